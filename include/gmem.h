@@ -1,0 +1,1035 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * gmem.h - libgmem: hardened access to virtual machine guest memory.
+ *
+ * Layers, bottom up:
+ *   address  checked arithmetic on 64-bit guest addresses (inline below);
+ *   region   one contiguous guest range backed by a host mapping;
+ *   map      an immutable, sorted, overlap-free set of regions;
+ *   access   bounds-checked reads, writes, copies, translations, typed and
+ *            atomic accessors over a map.
+ *
+ * Conventions that hold for every function unless its comment says otherwise:
+ *   - Fallible calls return 0 on success or a negative errno value.  Outputs
+ *     are written only on success.  gmem_strerror() describes an error.
+ *   - A NULL handle or NULL required pointer gives -EINVAL; the library never
+ *     asserts or aborts on caller or guest input.
+ *   - A guest range [gpa, gpa + len) is valid when gpa + len <= 2^64: a
+ *     range may end exactly at the top of the address space, so the byte at
+ *     UINT64_MAX is addressable.  A range that would run past 2^64 gives
+ *     -EOVERFLOW.  Ranges are described by their last byte (inclusive) where
+ *     an exclusive end could not be represented.
+ *   - Zero-length accesses succeed anywhere, even in a hole, and touch
+ *     nothing (translation is the exception: it needs len >= 1).
+ *   - Maps are immutable and may be used by any number of threads at once.
+ *     Regions and maps are reference counted; the counts are atomic, so
+ *     references may be taken and dropped from any thread.
+ *   - Guest memory is shared with the guest and may change at any time.
+ *     Copy a structure out once (gmem_read()), then validate and use the
+ *     copy; never read the same guest field twice.
+ *   - The library creates no threads, uses no thread-local storage, installs
+ *     no signal handlers and runs no constructors.
+ */
+#ifndef GMEM_H
+#define GMEM_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GMEM_BUILDING_LIBRARY) && defined(__GNUC__)
+#define GMEM_EXPORT __attribute__((visibility("default")))
+#else
+#define GMEM_EXPORT
+#endif
+
+#if defined(__GNUC__)
+#define GMEM_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define GMEM_WARN_UNUSED
+#endif
+
+#define GMEM_VERSION_MAJOR 0
+#define GMEM_VERSION_MINOR 1
+#define GMEM_VERSION_PATCH 0
+
+/**
+ * gmem_version() - version of the library actually linked.
+ *
+ * Return: a static string "MAJOR.MINOR.PATCH"; never NULL.  Thread-safe.
+ */
+GMEM_EXPORT const char *gmem_version(void);
+
+/**
+ * gmem_strerror() - describe an error code returned by libgmem.
+ * @err: a negative errno value as returned by a libgmem function (a positive
+ *       value is treated like its negation).
+ *
+ * Unlike strerror(3) the text explains what the error means for libgmem
+ * (for example -EFAULT: "guest range not fully mapped").
+ *
+ * Return: a static string, never NULL; "unknown error" for codes libgmem
+ * does not produce.  Thread-safe.
+ */
+GMEM_EXPORT const char *gmem_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Address arithmetic                                                        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * gmem_addr_add() - add an offset to a guest address, checking overflow.
+ * @addr: guest address.
+ * @off: offset to add.
+ * @out: receives addr + off.
+ *
+ * Return: 0; -EOVERFLOW if the sum exceeds UINT64_MAX; -EINVAL if @out is
+ * NULL.  Thread-safe.
+ */
+static inline int gmem_addr_add(uint64_t addr, uint64_t off, uint64_t *out)
+{
+	uint64_t r;
+
+	if (!out)
+		return -EINVAL;
+	if (__builtin_add_overflow(addr, off, &r))
+		return -EOVERFLOW;
+	*out = r;
+	return 0;
+}
+
+/**
+ * gmem_addr_sub() - distance from @base up to @addr, checking underflow.
+ * @addr: guest address.
+ * @base: guest address that must not be above @addr.
+ * @out: receives addr - base.
+ *
+ * Return: 0; -EOVERFLOW if @base > @addr; -EINVAL if @out is NULL.
+ * Thread-safe.
+ */
+static inline int gmem_addr_sub(uint64_t addr, uint64_t base, uint64_t *out)
+{
+	uint64_t r;
+
+	if (!out)
+		return -EINVAL;
+	if (__builtin_sub_overflow(addr, base, &r))
+		return -EOVERFLOW;
+	*out = r;
+	return 0;
+}
+
+/**
+ * gmem_addr_align_up() - round a guest address up to a power of two.
+ * @addr: guest address.
+ * @align: alignment, a power of two (1 leaves @addr unchanged).
+ * @out: receives the smallest multiple of @align that is >= @addr.
+ *
+ * Return: 0; -EINVAL if @align is 0 or not a power of two, or @out is NULL;
+ * -EOVERFLOW if the result would exceed UINT64_MAX.  Thread-safe.
+ */
+static inline int gmem_addr_align_up(uint64_t addr, uint64_t align,
+				     uint64_t *out)
+{
+	uint64_t r;
+
+	if (!out || align == 0 || (align & (align - 1)) != 0)
+		return -EINVAL;
+	if (__builtin_add_overflow(addr, align - 1, &r))
+		return -EOVERFLOW;
+	*out = r & ~(align - 1);
+	return 0;
+}
+
+/**
+ * gmem_addr_align_down() - round a guest address down to a power of two.
+ * @addr: guest address.
+ * @align: alignment, a power of two.
+ * @out: receives the largest multiple of @align that is <= @addr.
+ *
+ * Return: 0; -EINVAL if @align is 0 or not a power of two, or @out is NULL.
+ * Thread-safe.
+ */
+static inline int gmem_addr_align_down(uint64_t addr, uint64_t align,
+				       uint64_t *out)
+{
+	if (!out || align == 0 || (align & (align - 1)) != 0)
+		return -EINVAL;
+	*out = addr & ~(align - 1);
+	return 0;
+}
+
+/**
+ * gmem_range_last() - last byte of the guest range [@addr, @addr + @len).
+ * @addr: first byte of the range.
+ * @len: length in bytes, at least 1.
+ * @last: receives addr + len - 1.
+ *
+ * The exclusive end of a range that touches the top of the address space is
+ * 2^64 and cannot be stored in a uint64_t; the inclusive last byte always
+ * can, which is why libgmem describes ranges by it.
+ *
+ * Return: 0; -EINVAL if @len is 0 or @last is NULL; -EOVERFLOW if the range
+ * runs past 2^64.  Thread-safe.
+ */
+static inline int gmem_range_last(uint64_t addr, uint64_t len, uint64_t *last)
+{
+	if (!last || len == 0)
+		return -EINVAL;
+	if (len - 1 > UINT64_MAX - addr)
+		return -EOVERFLOW;
+	*last = addr + (len - 1);
+	return 0;
+}
+
+/**
+ * gmem_range_check() - whether [@addr, @addr + @len) fits below 2^64.
+ * @addr: first byte of the range.
+ * @len: length in bytes; 0 is always valid.
+ *
+ * Return: 0 if the range is representable; -EOVERFLOW otherwise.
+ * Thread-safe.
+ */
+static inline int gmem_range_check(uint64_t addr, uint64_t len)
+{
+	if (len != 0 && len - 1 > UINT64_MAX - addr)
+		return -EOVERFLOW;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Regions                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * typedef gmem_region - one contiguous guest range backed by host memory.
+ *
+ * Opaque and reference counted.  A region is immutable once created.  The
+ * host mapping it owns (if any) is unmapped when the last reference is
+ * dropped, and not before: a map holding the region keeps it mapped.
+ */
+typedef struct gmem_region gmem_region;
+
+/** enum gmem_backing - where a region's host memory comes from. */
+enum gmem_backing {
+	/** @GMEM_BACKING_ANON: private anonymous memory mapped by libgmem. */
+	GMEM_BACKING_ANON = 0,
+	/** @GMEM_BACKING_FD: a shared mapping of a file or memfd at an offset. */
+	GMEM_BACKING_FD = 1,
+	/** @GMEM_BACKING_HUGETLB: a hugetlbfs memfd created and mapped by libgmem. */
+	GMEM_BACKING_HUGETLB = 2,
+	/** @GMEM_BACKING_USER: memory the caller mapped; libgmem never unmaps it. */
+	GMEM_BACKING_USER = 3,
+};
+
+/** Region flags (struct gmem_region_config.flags). */
+enum gmem_region_flags {
+	/** Guest writes through libgmem fail with -EACCES; the mapping is PROT_READ
+	 *  when libgmem creates it. */
+	GMEM_REGION_READONLY = 1u << 0,
+	/** Map with MAP_NORESERVE (no swap reservation). */
+	GMEM_REGION_NORESERVE = 1u << 1,
+	/** Pre-fault the mapping at creation (MAP_POPULATE). */
+	GMEM_REGION_POPULATE = 1u << 2,
+	/** Do not surround the mapping with PROT_NONE guard pages.  By default
+	 *  every mapping libgmem creates has one guard page (of the mapping's
+	 *  page size) immediately before and after it. */
+	GMEM_REGION_NO_GUARD = 1u << 3,
+};
+
+/** Every flag libgmem knows; any other bit gives -EINVAL. */
+#define GMEM_REGION_FLAGS_ALL                                                 \
+	(GMEM_REGION_READONLY | GMEM_REGION_NORESERVE | GMEM_REGION_POPULATE |  \
+	 GMEM_REGION_NO_GUARD)
+
+/** Size of version 1 of struct gmem_region_config. */
+#define GMEM_REGION_CONFIG_SIZE_V1 56u
+
+/**
+ * struct gmem_region_config - how to create a region.
+ * @size: sizeof(struct gmem_region_config) as compiled by the caller; lets
+ *        the structure grow without breaking the ABI.  Use
+ *        GMEM_REGION_CONFIG_INIT.
+ * @backing: one of enum gmem_backing.
+ * @flags: bitwise OR of enum gmem_region_flags.
+ * @gpa: first guest address of the region.
+ * @len: length in bytes, at least 1; @gpa + @len <= 2^64.
+ * @fd: GMEM_BACKING_FD only: the file to map.  libgmem keeps its own
+ *      duplicate (close-on-exec); the caller may close @fd afterwards.
+ * @offset: GMEM_BACKING_FD only: file offset of the first byte, a multiple
+ *          of the host page size.
+ * @host: GMEM_BACKING_USER only: the caller's memory holding the region's
+ *        bytes.  It must stay mapped and accessible (readable, and writable
+ *        unless GMEM_REGION_READONLY) while any reference to the region
+ *        exists.
+ * @page_size: GMEM_BACKING_HUGETLB only: huge page size in bytes, or 0 for
+ *             the system default; @len must be a multiple of it.
+ *
+ * Alignment rule: a region's host address and guest address must agree
+ * modulo 8 (host % 8 == gpa % 8).  This is what makes every naturally
+ * aligned guest access of up to 8 bytes naturally aligned on the host, and
+ * hence a single, tear-free load or store.  libgmem satisfies the rule itself
+ * for GMEM_BACKING_ANON; for GMEM_BACKING_FD and GMEM_BACKING_HUGETLB it
+ * requires @gpa % 8 == 0; for GMEM_BACKING_USER it checks @host.
+ */
+struct gmem_region_config {
+	uint32_t size;
+	uint32_t backing;
+	uint32_t flags;
+	int32_t fd;
+	uint64_t gpa;
+	uint64_t len;
+	uint64_t offset;
+	void *host;
+	uint64_t page_size;
+};
+
+/** Initializer for struct gmem_region_config: anonymous, no flags, fd -1. */
+#define GMEM_REGION_CONFIG_INIT                                               \
+	{ .size = (uint32_t)sizeof(struct gmem_region_config),                 \
+	  .backing = GMEM_BACKING_ANON, .fd = -1 }
+
+/**
+ * gmem_region_new() - create a region.
+ * @out: receives the new region, holding one reference.
+ * @cfg: what to create; see struct gmem_region_config.
+ *
+ * Library-created mappings (every backing except GMEM_BACKING_USER) get a
+ * PROT_NONE guard page before and after unless GMEM_REGION_NO_GUARD is set,
+ * so a stray access just outside the region faults instead of touching
+ * another mapping.
+ *
+ * Return: 0 on success; -EINVAL for NULL arguments, an unknown @cfg->size,
+ * backing or flag, @cfg->len == 0, a misaligned @cfg->offset, a NULL or
+ * misaligned @cfg->host (see the alignment rule), @cfg->fd < 0 for
+ * GMEM_BACKING_FD, or a @cfg->page_size that is not a supported power of
+ * two or does not divide @cfg->len; -EOVERFLOW if @cfg->gpa + @cfg->len
+ * exceeds 2^64 or @cfg->offset + @cfg->len overflows; -ENOMEM if memory
+ * runs out; otherwise the errno of the failing fcntl(2), memfd_create(2) or
+ * mmap(2) (for example -EBADF for a closed fd, -EACCES for a file opened
+ * without the needed access, -ENODEV for a file that cannot be mapped).
+ * Nothing is leaked on failure.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int
+gmem_region_new(gmem_region **out, const struct gmem_region_config *cfg);
+
+/**
+ * gmem_region_new_anon() - shorthand for an anonymous read-write region.
+ * @out: receives the new region, holding one reference.
+ * @gpa: first guest address.
+ * @len: length in bytes.
+ * @flags: bitwise OR of enum gmem_region_flags.
+ *
+ * Return: as gmem_region_new().  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_region_new_anon(gmem_region **out,
+						      uint64_t gpa,
+						      uint64_t len,
+						      uint32_t flags);
+
+/**
+ * gmem_region_ref() - take another reference to a region.
+ * @region: region, or NULL.
+ *
+ * Return: @region (NULL if @region is NULL).  Thread-safe.
+ */
+GMEM_EXPORT gmem_region *gmem_region_ref(gmem_region *region);
+
+/**
+ * gmem_region_free() - drop one reference to a region.
+ * @region: region, or NULL (no-op).
+ *
+ * When the last reference goes, the mapping libgmem created is unmapped and
+ * its fd closed; a GMEM_BACKING_USER mapping is left alone.  Thread-safe;
+ * dropping more references than were taken is undefined behaviour, as for
+ * free(3).
+ */
+GMEM_EXPORT void gmem_region_free(gmem_region *region);
+
+/**
+ * gmem_region_start() - first guest address of a region.
+ * @region: region.
+ *
+ * Return: the guest address; 0 if @region is NULL.  Thread-safe.
+ */
+GMEM_EXPORT uint64_t gmem_region_start(const gmem_region *region);
+
+/**
+ * gmem_region_len() - length of a region in bytes.
+ * @region: region.
+ *
+ * Return: the length (always >= 1); 0 if @region is NULL.  Thread-safe.
+ */
+GMEM_EXPORT uint64_t gmem_region_len(const gmem_region *region);
+
+/**
+ * gmem_region_last() - last guest address of a region (inclusive).
+ * @region: region.
+ *
+ * Return: start + len - 1, which is UINT64_MAX for a region that ends at the
+ * top of the address space; 0 if @region is NULL.  Thread-safe.
+ */
+GMEM_EXPORT uint64_t gmem_region_last(const gmem_region *region);
+
+/**
+ * gmem_region_host() - host address of a region's first byte.
+ * @region: region.
+ *
+ * The pointer stays valid while the caller holds a reference to @region (or
+ * to a map containing it).  Accesses through it bypass every check libgmem
+ * makes; prefer the access functions.
+ *
+ * Return: the host address; NULL only if @region is NULL.  Thread-safe.
+ */
+GMEM_EXPORT void *gmem_region_host(const gmem_region *region);
+
+/**
+ * gmem_region_backing() - how a region's memory was provided.
+ * @region: region.
+ *
+ * Return: an enum gmem_backing value; -EINVAL if @region is NULL.
+ * Thread-safe.
+ */
+GMEM_EXPORT int gmem_region_backing(const gmem_region *region);
+
+/**
+ * gmem_region_flags() - the flags a region was created with.
+ * @region: region.
+ *
+ * Return: bitwise OR of enum gmem_region_flags; 0 if @region is NULL.
+ * Thread-safe.
+ */
+GMEM_EXPORT uint32_t gmem_region_flags(const gmem_region *region);
+
+/**
+ * gmem_region_writable() - whether guest writes through libgmem may target
+ * the region.
+ * @region: region.
+ *
+ * Return: true unless the region is GMEM_REGION_READONLY; false if @region
+ * is NULL.  Thread-safe.
+ */
+GMEM_EXPORT bool gmem_region_writable(const gmem_region *region);
+
+/**
+ * gmem_region_fd() - file descriptor backing a region.
+ * @region: region.
+ *
+ * The descriptor belongs to the region and is closed when its last
+ * reference is dropped; dup(2) it to keep it longer (e.g. to send it to a
+ * vhost-user back end).
+ *
+ * Return: the fd for GMEM_BACKING_FD and GMEM_BACKING_HUGETLB regions; -1
+ * for other backings or a NULL @region.  Thread-safe.
+ */
+GMEM_EXPORT int gmem_region_fd(const gmem_region *region);
+
+/**
+ * gmem_region_file_offset() - file offset of a region's first byte.
+ * @region: region.
+ *
+ * Return: the offset for fd-backed regions, 0 otherwise.  Thread-safe.
+ */
+GMEM_EXPORT uint64_t gmem_region_file_offset(const gmem_region *region);
+
+/**
+ * gmem_region_page_size() - page size of a region's host mapping.
+ * @region: region.
+ *
+ * Return: the huge page size for GMEM_BACKING_HUGETLB, the host page size
+ * otherwise; 0 if @region is NULL.  Thread-safe.
+ */
+GMEM_EXPORT uint64_t gmem_region_page_size(const gmem_region *region);
+
+/* ------------------------------------------------------------------------ */
+/* Maps                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * typedef gmem_map - an immutable, sorted, overlap-free set of regions.
+ *
+ * vm-memory's GuestMemory.  Opaque and reference counted; once built it never
+ * changes, so any number of threads may use it without locking.  A map holds
+ * a reference to each of its regions.  Adjacent regions (one ends where the
+ * next begins) are allowed and accesses cross them transparently; every byte
+ * not covered by a region is a hole.
+ */
+typedef struct gmem_map gmem_map;
+
+/** Default and upper limits for the number of regions in one map. */
+#define GMEM_MAP_DEFAULT_MAX_REGIONS 32768u
+#define GMEM_MAP_LIMIT_MAX_REGIONS (1u << 24)
+
+/**
+ * gmem_map_new() - build a map from regions given in any order.
+ * @out: receives the map, holding one reference.
+ * @regions: @count regions (may be NULL when @count is 0); the map takes its
+ *           own reference to each, the caller keeps its references.
+ * @count: number of regions; 0 builds the valid empty map.
+ * @max_regions: cap on the number of regions this map and every map derived
+ *               from it by gmem_map_insert() may hold; 0 means
+ *               GMEM_MAP_DEFAULT_MAX_REGIONS.
+ *
+ * Return: 0; -EINVAL for a NULL @out, NULL @regions with @count > 0, a NULL
+ * entry, or @max_regions > GMEM_MAP_LIMIT_MAX_REGIONS; -E2BIG if @count
+ * exceeds the cap; -EEXIST if two regions overlap (including the same region
+ * given twice); -ENOMEM.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_new(gmem_map **out,
+					      gmem_region *const *regions,
+					      size_t count, size_t max_regions);
+
+/**
+ * gmem_map_insert() - a new map equal to @map plus @region.
+ * @out: receives the new map, holding one reference.
+ * @map: the original, which is not changed.
+ * @region: region to add; the new map takes its own reference.
+ *
+ * Regions of @map are shared by reference, not copied or remapped.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -EEXIST if @region overlaps a
+ * region of @map; -E2BIG if the result would exceed the map's cap; -ENOMEM.
+ * Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_insert(gmem_map **out,
+						 const gmem_map *map,
+						 gmem_region *region);
+
+/**
+ * gmem_map_remove() - a new map equal to @map minus one region.
+ * @out: receives the new map, holding one reference.
+ * @map: the original, which is not changed.
+ * @gpa: exact start of the region to remove.
+ * @len: exact length of the region to remove.
+ * @removed: if not NULL, receives the removed region with a new reference
+ *           the caller must drop with gmem_region_free().
+ *
+ * Return: 0; -EINVAL for NULL @out or @map; -ENOENT if no region starts at
+ * @gpa with length @len; -ENOMEM.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_remove(gmem_map **out,
+						 const gmem_map *map,
+						 uint64_t gpa, uint64_t len,
+						 gmem_region **removed);
+
+/**
+ * gmem_map_ref() - take another reference to a map.
+ * @map: map, or NULL.
+ *
+ * Return: @map.  Thread-safe.
+ */
+GMEM_EXPORT gmem_map *gmem_map_ref(gmem_map *map);
+
+/**
+ * gmem_map_free() - drop one reference to a map.
+ * @map: map, or NULL (no-op).
+ *
+ * The last reference frees the map and drops its references to its regions.
+ * Thread-safe.
+ */
+GMEM_EXPORT void gmem_map_free(gmem_map *map);
+
+/**
+ * gmem_map_count() - number of regions in a map.
+ * @map: map.
+ *
+ * Return: the count; 0 for the empty map or a NULL @map.  Thread-safe.
+ */
+GMEM_EXPORT size_t gmem_map_count(const gmem_map *map);
+
+/**
+ * gmem_map_max_regions() - the map's cap on region count.
+ * @map: map.
+ *
+ * Return: the cap; 0 if @map is NULL.  Thread-safe.
+ */
+GMEM_EXPORT size_t gmem_map_max_regions(const gmem_map *map);
+
+/**
+ * gmem_map_region() - iterate: the region at a position in address order.
+ * @map: map.
+ * @index: 0 for the lowest region, up to gmem_map_count() - 1.
+ * @out: receives the region, borrowed: valid while the caller holds its
+ *       reference to @map; take gmem_region_ref() to keep it longer.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOENT if @index is past the last
+ * region.  Thread-safe.
+ */
+GMEM_EXPORT int gmem_map_region(const gmem_map *map, size_t index,
+				gmem_region **out);
+
+/**
+ * gmem_map_find() - the region containing a guest address.
+ * @map: map.
+ * @gpa: guest address.
+ * @out: receives the region, borrowed as for gmem_map_region().
+ *
+ * Return: 0; -EINVAL for NULL arguments; -EFAULT if @gpa is in a hole.
+ * Thread-safe.
+ */
+GMEM_EXPORT int gmem_map_find(const gmem_map *map, uint64_t gpa,
+			      gmem_region **out);
+
+/**
+ * gmem_map_last_addr() - highest guest address covered by any region.
+ * @map: map.
+ * @out: receives the address.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOENT for the empty map (which
+ * has no last address: vm-memory's answer of 0 is ambiguous).  Thread-safe.
+ */
+GMEM_EXPORT int gmem_map_last_addr(const gmem_map *map, uint64_t *out);
+
+/* ------------------------------------------------------------------------ */
+/* Access                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Every access checks the whole range [gpa, gpa + len) against every region
+ * it touches.  Ranges may cross from one region into an adjacent one.
+ * Errors, checked in this order:
+ *   -EINVAL     NULL map or buffer (a NULL buffer is fine when len is 0),
+ *               unknown access bits;
+ *   -EOVERFLOW  gpa + len exceeds 2^64;
+ *   -EFAULT     some byte of the range is in a hole;
+ *   -EACCES     a write would touch a GMEM_REGION_READONLY region.
+ * When a range has both a hole and a read-only region, whichever comes first
+ * in address order decides.  Functions that are all-or-nothing transfer no
+ * byte at all when they fail.
+ *
+ * Guest memory may be written concurrently by the guest or other threads;
+ * bulk copies give no atomicity beyond what the typed and atomic accessors
+ * document.
+ */
+
+/** enum gmem_access - what an access intends to do (bit flags). */
+enum gmem_access {
+	GMEM_ACCESS_READ = 1u << 0,
+	GMEM_ACCESS_WRITE = 1u << 1,
+	GMEM_ACCESS_RW = GMEM_ACCESS_READ | GMEM_ACCESS_WRITE,
+};
+
+/**
+ * gmem_translate() - host address of a guest range's first fragment.
+ * @map: map.
+ * @gpa: first guest address.
+ * @len: length of the intended access, at least 1.
+ * @access: GMEM_ACCESS_READ, GMEM_ACCESS_WRITE or both.
+ * @host: receives the host address of @gpa.
+ * @avail: receives how many bytes from @gpa on are contiguous in @gpa's
+ *         region: min(@len, bytes to the end of that region).  Mandatory:
+ *         there is no start-only translation.
+ *
+ * Only the first fragment is translated; when *@avail < @len the rest of the
+ * range lies in the next region(s), which may or may not exist: translate
+ * again at @gpa + *@avail.  gmem_iovec() returns every fragment at once.
+ * The pointer is valid while the caller holds its reference to @map.
+ *
+ * Return: 0; -EINVAL for NULL arguments, @len == 0 or bad @access;
+ * -EOVERFLOW if @gpa + @len exceeds 2^64; -EFAULT if @gpa is in a hole;
+ * -EACCES if @access includes writing and @gpa's region is read-only.
+ * Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_translate(const gmem_map *map,
+						uint64_t gpa, uint64_t len,
+						unsigned access, void **host,
+						uint64_t *avail);
+
+/**
+ * gmem_translate_exact() - host address of a range that lies in one region.
+ * @map: map.
+ * @gpa: first guest address.
+ * @len: length, at least 1.
+ * @access: GMEM_ACCESS_READ, GMEM_ACCESS_WRITE or both.
+ * @host: receives the host address of @gpa; all @len bytes from it are
+ *        valid host memory.
+ *
+ * Return: 0; -EINVAL for NULL arguments, @len == 0 or bad @access;
+ * -EOVERFLOW; -EFAULT if any byte of the range is in a hole; -EACCES for a
+ * write to a read-only region; -EXDEV if the range is fully mapped but
+ * spans more than one region (use gmem_iovec() or the copy functions).
+ * Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_translate_exact(const gmem_map *map,
+						      uint64_t gpa,
+						      uint64_t len,
+						      unsigned access,
+						      void **host);
+
+/**
+ * gmem_check_range() - whether a whole range is accessible.
+ * @map: map.
+ * @gpa: first guest address.
+ * @len: length; 0 always succeeds.
+ * @access: GMEM_ACCESS_READ, GMEM_ACCESS_WRITE or both.
+ *
+ * Return: 0 if every byte is mapped with the needed permission; otherwise
+ * the error an all-or-nothing access would give (-EINVAL, -EOVERFLOW,
+ * -EFAULT, -EACCES).  Thread-safe.
+ */
+GMEM_EXPORT int gmem_check_range(const gmem_map *map, uint64_t gpa,
+				 uint64_t len, unsigned access);
+
+/**
+ * gmem_read() - copy a guest range into a host buffer, all or nothing.
+ * @map: map.
+ * @gpa: first guest address.
+ * @buf: destination of @len bytes.
+ * @len: number of bytes.
+ *
+ * Return: 0 when all @len bytes were copied; -EINVAL, -EOVERFLOW, -EFAULT
+ * (nothing copied).  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read(const gmem_map *map, uint64_t gpa,
+					   void *buf, size_t len);
+
+/**
+ * gmem_write() - copy a host buffer into a guest range, all or nothing.
+ * @map: map.
+ * @gpa: first guest address.
+ * @buf: source of @len bytes.
+ * @len: number of bytes.
+ *
+ * Return: 0 when all @len bytes were written; -EINVAL, -EOVERFLOW, -EFAULT,
+ * -EACCES (nothing written).  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write(const gmem_map *map, uint64_t gpa,
+					    const void *buf, size_t len);
+
+/**
+ * gmem_read_partial() - copy from guest memory up to the first hole.
+ * @map: map.
+ * @gpa: first guest address.
+ * @buf: destination of up to @len bytes.
+ * @len: number of bytes wanted.
+ * @done: receives the number of bytes copied: @len, or fewer when the range
+ *        reaches a hole; at least 1 on success when @len > 0.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -EOVERFLOW if @gpa + @len exceeds
+ * 2^64; -EFAULT if @len > 0 and @gpa itself is in a hole.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_partial(const gmem_map *map,
+						   uint64_t gpa, void *buf,
+						   size_t len, size_t *done);
+
+/**
+ * gmem_write_partial() - copy into guest memory up to the first hole or
+ * read-only region.
+ * @map: map.
+ * @gpa: first guest address.
+ * @buf: source of up to @len bytes.
+ * @len: number of bytes offered.
+ * @done: receives the number of bytes written, as for gmem_read_partial().
+ *
+ * Return: 0; -EINVAL; -EOVERFLOW; -EFAULT if @len > 0 and @gpa is in a
+ * hole; -EACCES if @len > 0 and @gpa's region is read-only.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_partial(const gmem_map *map,
+						    uint64_t gpa,
+						    const void *buf, size_t len,
+						    size_t *done);
+
+/**
+ * gmem_copy() - copy guest memory to guest memory, all or nothing.
+ * @map: map.
+ * @dst: first guest address written.
+ * @src: first guest address read.
+ * @len: number of bytes.
+ *
+ * Overlapping ranges are handled like memmove(3).  (Two different guest
+ * ranges that alias the same host memory, e.g. two regions mapping one
+ * file, are not detected.)
+ *
+ * Return: 0; -EINVAL for a NULL @map; -EOVERFLOW if either range runs past
+ * 2^64; -EFAULT if either range has a hole; -EACCES if the destination
+ * touches a read-only region.  The source is checked before the
+ * destination.  Nothing is copied on failure.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_copy(const gmem_map *map, uint64_t dst,
+					   uint64_t src, uint64_t len);
+
+/**
+ * gmem_fill() - set every byte of a guest range, all or nothing.
+ * @map: map.
+ * @gpa: first guest address.
+ * @len: number of bytes.
+ * @value: byte value to store.
+ *
+ * Return: 0; -EINVAL, -EOVERFLOW, -EFAULT, -EACCES (nothing written).
+ * Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_fill(const gmem_map *map, uint64_t gpa,
+					   uint64_t len, uint8_t value);
+
+/**
+ * gmem_zero() - zero a guest range; gmem_fill() with 0.
+ * @map: map.
+ * @gpa: first guest address.
+ * @len: number of bytes.
+ *
+ * Return: as gmem_fill().  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_zero(const gmem_map *map, uint64_t gpa,
+					   uint64_t len);
+
+/**
+ * gmem_iovec() - host fragments of a guest range, for readv/writev and DMA.
+ * @map: map.
+ * @gpa: first guest address.
+ * @len: length of the range; 0 gives zero fragments.
+ * @access: GMEM_ACCESS_READ, GMEM_ACCESS_WRITE or both.
+ * @iov: array of @iov_cap entries to fill (may be NULL if @iov_cap is 0).
+ * @iov_cap: number of entries available.
+ * @iov_count: receives the number of fragments used; with -ENOBUFS, the
+ *             number of entries the range needs.
+ *
+ * One entry per region the range touches, in address order; the lengths add
+ * up to @len.  The pointers are valid while the caller holds its reference to
+ * @map.  Writes through them bypass dirty tracking.
+ *
+ * Return: 0; -EINVAL for NULL @map or @iov_count, NULL @iov with
+ * @iov_cap > 0, or bad @access; -EOVERFLOW; -EFAULT if the range has a hole;
+ * -EACCES for write access to a read-only region; -ENOBUFS if @iov_cap is
+ * too small (@iov is left untouched).  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_iovec(const gmem_map *map, uint64_t gpa,
+					    uint64_t len, unsigned access,
+					    struct iovec *iov, size_t iov_cap,
+					    size_t *iov_count);
+
+/* ------------------------------------------------------------------------ */
+/* Typed accessors                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * gmem_read_{u8,u16,u32,u64}() and gmem_write_{u8,u16,u32,u64}() move one
+ * integer in host byte order; the _le and _be variants convert from/to
+ * little- and big-endian guest byte order.
+ *
+ * Tear-freedom: a naturally aligned access (gpa a multiple of the size) is
+ * always inside one region or fails, and is performed as one single load or
+ * store instruction, so a concurrent writer is never seen half-done
+ * (vm-memory's CVE-2020-13759).  An unaligned value that lies in one region,
+ * or that straddles two adjacent regions, is still read or written
+ * correctly, but without that guarantee.
+ *
+ * Return: 0; -EINVAL for a NULL @map or @out; -EOVERFLOW if the value would
+ * run past 2^64; -EFAULT if any byte is in a hole; -EACCES for a write to a
+ * read-only region.  Nothing is transferred on failure.  Thread-safe.
+ */
+
+/** gmem_read_u8() - read one byte. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_u8(const gmem_map *map,
+					      uint64_t gpa, uint8_t *out);
+/** gmem_read_u16() - read a host-order u16. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_u16(const gmem_map *map,
+					       uint64_t gpa, uint16_t *out);
+/** gmem_read_u32() - read a host-order u32. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_u32(const gmem_map *map,
+					       uint64_t gpa, uint32_t *out);
+/** gmem_read_u64() - read a host-order u64. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_u64(const gmem_map *map,
+					       uint64_t gpa, uint64_t *out);
+/** gmem_read_le16() - read a little-endian u16. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_le16(const gmem_map *map,
+						uint64_t gpa, uint16_t *out);
+/** gmem_read_le32() - read a little-endian u32. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_le32(const gmem_map *map,
+						uint64_t gpa, uint32_t *out);
+/** gmem_read_le64() - read a little-endian u64. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_le64(const gmem_map *map,
+						uint64_t gpa, uint64_t *out);
+/** gmem_read_be16() - read a big-endian u16. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_be16(const gmem_map *map,
+						uint64_t gpa, uint16_t *out);
+/** gmem_read_be32() - read a big-endian u32. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_be32(const gmem_map *map,
+						uint64_t gpa, uint32_t *out);
+/** gmem_read_be64() - read a big-endian u64. @map: map. @gpa: address. @out: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_be64(const gmem_map *map,
+						uint64_t gpa, uint64_t *out);
+
+/** gmem_write_u8() - write one byte. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_u8(const gmem_map *map,
+					       uint64_t gpa, uint8_t val);
+/** gmem_write_u16() - write a host-order u16. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_u16(const gmem_map *map,
+						uint64_t gpa, uint16_t val);
+/** gmem_write_u32() - write a host-order u32. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_u32(const gmem_map *map,
+						uint64_t gpa, uint32_t val);
+/** gmem_write_u64() - write a host-order u64. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_u64(const gmem_map *map,
+						uint64_t gpa, uint64_t val);
+/** gmem_write_le16() - write a little-endian u16. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_le16(const gmem_map *map,
+						 uint64_t gpa, uint16_t val);
+/** gmem_write_le32() - write a little-endian u32. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_le32(const gmem_map *map,
+						 uint64_t gpa, uint32_t val);
+/** gmem_write_le64() - write a little-endian u64. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_le64(const gmem_map *map,
+						 uint64_t gpa, uint64_t val);
+/** gmem_write_be16() - write a big-endian u16. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_be16(const gmem_map *map,
+						 uint64_t gpa, uint16_t val);
+/** gmem_write_be32() - write a big-endian u32. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_be32(const gmem_map *map,
+						 uint64_t gpa, uint32_t val);
+/** gmem_write_be64() - write a big-endian u64. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_be64(const gmem_map *map,
+						 uint64_t gpa, uint64_t val);
+
+/* ------------------------------------------------------------------------ */
+/* Atomics                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Atomic operations on naturally aligned guest words of 16, 32 or 64 bits in
+ * host byte order, sequentially consistent, safe against concurrent guest
+ * and host access to the same word.
+ *
+ * Return: 0; -EINVAL for a NULL @map or pointer argument, or a @gpa that is
+ * not a multiple of the word size; -EFAULT if the word is not mapped (an
+ * aligned word never straddles regions: a region that ends inside it gives
+ * -EFAULT); -EACCES if the operation modifies (everything but load) and the
+ * region is read-only.  Compare-exchange additionally returns -EAGAIN when
+ * the word did not hold *@expected; *@expected then holds the value found.
+ * Thread-safe.
+ */
+
+/** gmem_atomic_load_u16() - atomic load. @map: map. @gpa: address. @out: value read. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_load_u16(const gmem_map *map,
+						      uint64_t gpa,
+						      uint16_t *out);
+/** gmem_atomic_load_u32() - atomic load. @map: map. @gpa: address. @out: value read. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_load_u32(const gmem_map *map,
+						      uint64_t gpa,
+						      uint32_t *out);
+/** gmem_atomic_load_u64() - atomic load. @map: map. @gpa: address. @out: value read. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_load_u64(const gmem_map *map,
+						      uint64_t gpa,
+						      uint64_t *out);
+/** gmem_atomic_store_u16() - atomic store. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_store_u16(const gmem_map *map,
+						       uint64_t gpa,
+						       uint16_t val);
+/** gmem_atomic_store_u32() - atomic store. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_store_u32(const gmem_map *map,
+						       uint64_t gpa,
+						       uint32_t val);
+/** gmem_atomic_store_u64() - atomic store. @map: map. @gpa: address. @val: value. */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_store_u64(const gmem_map *map,
+						       uint64_t gpa,
+						       uint64_t val);
+/**
+ * gmem_atomic_cmpxchg_u16() - atomic compare-exchange.
+ * @map: map. @gpa: address. @expected: value expected; updated on -EAGAIN.
+ * @desired: value stored if the word held *@expected.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_cmpxchg_u16(const gmem_map *map,
+							 uint64_t gpa,
+							 uint16_t *expected,
+							 uint16_t desired);
+/**
+ * gmem_atomic_cmpxchg_u32() - atomic compare-exchange.
+ * @map: map. @gpa: address. @expected: value expected; updated on -EAGAIN.
+ * @desired: value stored if the word held *@expected.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_cmpxchg_u32(const gmem_map *map,
+							 uint64_t gpa,
+							 uint32_t *expected,
+							 uint32_t desired);
+/**
+ * gmem_atomic_cmpxchg_u64() - atomic compare-exchange.
+ * @map: map. @gpa: address. @expected: value expected; updated on -EAGAIN.
+ * @desired: value stored if the word held *@expected.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_cmpxchg_u64(const gmem_map *map,
+							 uint64_t gpa,
+							 uint64_t *expected,
+							 uint64_t desired);
+/**
+ * gmem_atomic_fetch_add_u16() - atomic add, wrapping.
+ * @map: map. @gpa: address. @val: addend. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_add_u16(const gmem_map *map,
+							   uint64_t gpa,
+							   uint16_t val,
+							   uint16_t *old);
+/**
+ * gmem_atomic_fetch_add_u32() - atomic add, wrapping.
+ * @map: map. @gpa: address. @val: addend. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_add_u32(const gmem_map *map,
+							   uint64_t gpa,
+							   uint32_t val,
+							   uint32_t *old);
+/**
+ * gmem_atomic_fetch_add_u64() - atomic add, wrapping.
+ * @map: map. @gpa: address. @val: addend. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_add_u64(const gmem_map *map,
+							   uint64_t gpa,
+							   uint64_t val,
+							   uint64_t *old);
+/**
+ * gmem_atomic_fetch_or_u16() - atomic bitwise OR.
+ * @map: map. @gpa: address. @val: bits to set. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_or_u16(const gmem_map *map,
+							  uint64_t gpa,
+							  uint16_t val,
+							  uint16_t *old);
+/**
+ * gmem_atomic_fetch_or_u32() - atomic bitwise OR.
+ * @map: map. @gpa: address. @val: bits to set. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_or_u32(const gmem_map *map,
+							  uint64_t gpa,
+							  uint32_t val,
+							  uint32_t *old);
+/**
+ * gmem_atomic_fetch_or_u64() - atomic bitwise OR.
+ * @map: map. @gpa: address. @val: bits to set. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_or_u64(const gmem_map *map,
+							  uint64_t gpa,
+							  uint64_t val,
+							  uint64_t *old);
+/**
+ * gmem_atomic_fetch_and_u16() - atomic bitwise AND.
+ * @map: map. @gpa: address. @val: mask to keep. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_and_u16(const gmem_map *map,
+							   uint64_t gpa,
+							   uint16_t val,
+							   uint16_t *old);
+/**
+ * gmem_atomic_fetch_and_u32() - atomic bitwise AND.
+ * @map: map. @gpa: address. @val: mask to keep. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_and_u32(const gmem_map *map,
+							   uint64_t gpa,
+							   uint32_t val,
+							   uint32_t *old);
+/**
+ * gmem_atomic_fetch_and_u64() - atomic bitwise AND.
+ * @map: map. @gpa: address. @val: mask to keep. @old: if not NULL, the prior value.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_and_u64(const gmem_map *map,
+							   uint64_t gpa,
+							   uint64_t val,
+							   uint64_t *old);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GMEM_H */
