@@ -308,8 +308,10 @@ struct gmem_region_config {
  * Return: 0 on success; -EINVAL for NULL arguments, an unknown @cfg->size,
  * backing or flag, @cfg->len == 0, a misaligned @cfg->offset, a NULL or
  * misaligned @cfg->host (see the alignment rule), @cfg->fd < 0 for
- * GMEM_BACKING_FD, or a @cfg->page_size that is not a supported power of
- * two or does not divide @cfg->len; -EOVERFLOW if @cfg->gpa + @cfg->len
+ * GMEM_BACKING_FD, a regular file shorter than @cfg->offset + @cfg->len
+ * (the guest touching the missing part would raise SIGBUS in the VMM), or
+ * a @cfg->page_size that is not a supported power of two or does not divide
+ * @cfg->len; -EOVERFLOW if @cfg->gpa + @cfg->len
  * exceeds 2^64 or @cfg->offset + @cfg->len overflows; -ENOMEM if memory
  * runs out; otherwise the errno of the failing fcntl(2), memfd_create(2) or
  * mmap(2) (for example -EBADF for a closed fd, -EACCES for a file opened
@@ -479,7 +481,7 @@ typedef struct gmem_map gmem_map;
  * Return: 0; -EINVAL for a NULL @out, NULL @regions with @count > 0, a NULL
  * entry, or @max_regions > GMEM_MAP_LIMIT_MAX_REGIONS; -E2BIG if @count
  * exceeds the cap; -EEXIST if two regions overlap (including the same region
- * given twice); -ENOMEM.  Thread-safe.
+ * given twice); -ENOMEM.  Errors are checked in that order.  Thread-safe.
  */
 GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_new(gmem_map **out,
 					      gmem_region *const *regions,
@@ -493,9 +495,10 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_new(gmem_map **out,
  *
  * Regions of @map are shared by reference, not copied or remapped.
  *
- * Return: 0; -EINVAL for NULL arguments; -EEXIST if @region overlaps a
- * region of @map; -E2BIG if the result would exceed the map's cap; -ENOMEM.
- * Thread-safe.
+ * Return: 0; -EINVAL for NULL arguments; -E2BIG if the result would exceed
+ * the map's cap; -EEXIST if @region overlaps a region of @map (including
+ * @region itself already being in @map); -ENOMEM.  Errors are checked in
+ * that order.  Thread-safe.
  */
 GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_insert(gmem_map **out,
 						 const gmem_map *map,
@@ -817,7 +820,9 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_iovec(const gmem_map *map, uint64_t gpa,
  * store instruction, so a concurrent writer is never seen half-done
  * (vm-memory's CVE-2020-13759).  An unaligned value that lies in one region,
  * or that straddles two adjacent regions, is still read or written
- * correctly, but without that guarantee.
+ * correctly, but without that guarantee.  These accessors order nothing
+ * (like relaxed atomics): use the atomics below or explicit fences for
+ * virtio-style publish/consume protocols.
  *
  * Return: 0; -EINVAL for a NULL @map or @out; -EOVERFLOW if the value would
  * run past 2^64; -EFAULT if any byte is in a hole; -EACCES for a write to a
