@@ -1033,6 +1033,333 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_and_u64(const gmem_map *map,
 							   uint64_t val,
 							   uint64_t *old);
 
+/* ------------------------------------------------------------------------ */
+/* Address spaces                                                            */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A gmem_space hands out consistent snapshots of a memory map
+ * (vm-memory's GuestAddressSpace).  A device stores a gmem_space pointer and
+ * never cares which implementation is behind it:
+ *
+ *   fixed    one map for the space's whole life; a snapshot costs nothing
+ *            (vm-memory's &M).
+ *   shared   one reference-counted map; each snapshot holds a reference
+ *            (vm-memory's Arc<M>).
+ *   atomic   the map can be replaced at any time while readers keep going
+ *            (vm-memory's GuestMemoryAtomic).  Readers never block and never
+ *            write shared memory; an old map is freed, and the regions only
+ *            it held are unmapped, once no reader can still see it.
+ *   custom   any implementation of struct gmem_space_ops.
+ *
+ * Every thread that reads through a space creates its own gmem_reader and
+ * brackets each use of a snapshot with gmem_reader_enter() and
+ * gmem_reader_exit().  The map returned by enter is valid until the matching
+ * exit; pointers obtained through it (gmem_translate(), gmem_iovec(), region
+ * host addresses) are valid for exactly as long.  Caching them past the exit
+ * is the use-after-unmap bug this API exists to prevent; take
+ * gmem_reader_ref() for a reference that outlives the section.
+ *
+ * Read sections must be short and must not block: an atomic space's writer
+ * waits (GMEM_PUBLISH_WAIT) or keeps the old map (GMEM_PUBLISH_DEFER) until
+ * every section that began before a publication has ended.
+ */
+
+/** typedef gmem_space - a source of memory-map snapshots (opaque, refcounted). */
+typedef struct gmem_space gmem_space;
+
+/** typedef gmem_reader - one thread's handle for read sections on a space. */
+typedef struct gmem_reader gmem_reader;
+
+/**
+ * struct gmem_space_ops - a caller-provided address space implementation.
+ * @size: sizeof(struct gmem_space_ops) as compiled by the caller.
+ * @enter: begin a read section: store a snapshot in *@map that stays valid,
+ *         with a reference count of at least one, until @exit is called with
+ *         the same @token.  May store per-section state in *@token.  Return
+ *         0 or a negative errno, which gmem_reader_enter() passes on.
+ *         Called once per outermost section of each reader.
+ * @exit: end the section begun by @enter.
+ * @destroy: called once when the space's last reference goes; may be NULL.
+ *
+ * All three receive the @ctx given to gmem_space_new_custom().  @enter and
+ * @exit are called concurrently from every reader thread.
+ */
+struct gmem_space_ops {
+	uint32_t size;
+	int (*enter)(void *ctx, void **token, const gmem_map **map);
+	void (*exit)(void *ctx, void *token, const gmem_map *map);
+	void (*destroy)(void *ctx);
+};
+
+/** Default and upper limits for an atomic space's pending retired maps. */
+#define GMEM_SPACE_DEFAULT_MAX_RETIRED 64u
+#define GMEM_SPACE_LIMIT_MAX_RETIRED 65536u
+
+/** Maximum nesting depth of read sections on one reader. */
+#define GMEM_READER_MAX_DEPTH 1024u
+
+/**
+ * gmem_space_new_fixed() - a space that always returns one map.
+ * @out: receives the space, holding one reference.
+ * @map: the map; the space takes its own reference.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOMEM.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_new_fixed(gmem_space **out,
+						      gmem_map *map);
+
+/**
+ * gmem_space_new_shared() - a space whose snapshots each hold a reference.
+ * @out: receives the space, holding one reference.
+ * @map: the map; the space takes its own reference.
+ *
+ * Entering a section takes a map reference (one atomic increment) and
+ * exiting drops it, so a snapshot never depends on the space.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOMEM.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_new_shared(gmem_space **out,
+						       gmem_map *map);
+
+/**
+ * gmem_space_new_atomic() - a space whose map can be replaced at any time.
+ * @out: receives the space, holding one reference.
+ * @map: the initial map; the space takes its own reference.
+ * @max_retired: cap on replaced maps still waiting for readers to leave
+ *               (GMEM_PUBLISH_DEFER); 0 means GMEM_SPACE_DEFAULT_MAX_RETIRED.
+ *
+ * Memory bound: besides the current map, at most @max_retired retired maps
+ * (and the regions only they hold) stay allocated; a deferred publication
+ * that would exceed the cap fails with -EBUSY instead.
+ *
+ * Return: 0; -EINVAL for NULL arguments or @max_retired above
+ * GMEM_SPACE_LIMIT_MAX_RETIRED; -ENOMEM; or the errno of
+ * pthread_mutex_init().  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_new_atomic(gmem_space **out,
+						       gmem_map *map,
+						       size_t max_retired);
+
+/**
+ * gmem_space_new_custom() - wrap a caller's implementation.
+ * @out: receives the space, holding one reference.
+ * @ops: the implementation; copied, so it need not outlive the call.
+ * @ctx: passed to every callback.
+ *
+ * Return: 0; -EINVAL for NULL @out or @ops, an unknown @ops->size, or a
+ * NULL @enter or @exit; -ENOMEM.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int
+gmem_space_new_custom(gmem_space **out, const struct gmem_space_ops *ops,
+		      void *ctx);
+
+/**
+ * gmem_space_ref() - take another reference to a space.
+ * @space: space, or NULL.
+ *
+ * Return: @space.  Thread-safe.
+ */
+GMEM_EXPORT gmem_space *gmem_space_ref(gmem_space *space);
+
+/**
+ * gmem_space_free() - drop one reference to a space.
+ * @space: space, or NULL (no-op).
+ *
+ * Readers hold references, so a space lives until its last reader is freed.
+ * When the last reference goes, the space drops its maps (current and
+ * retired; no reader can exist any more) and calls a custom space's
+ * @destroy.  Thread-safe.
+ */
+GMEM_EXPORT void gmem_space_free(gmem_space *space);
+
+/**
+ * gmem_reader_new() - create a read handle for the calling thread.
+ * @out: receives the reader.
+ * @space: the space to read; the reader takes a reference to it.
+ *
+ * A reader belongs to one thread at a time: its sections must be entered
+ * and exited by the same thread.  Create one per vCPU or I/O thread.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOMEM.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_reader_new(gmem_reader **out,
+						 gmem_space *space);
+
+/**
+ * gmem_reader_free() - destroy a read handle.
+ * @reader: reader, or NULL (returns 0).
+ *
+ * Return: 0; -EBUSY if @reader is inside a section (nothing is freed: exit
+ * first).  Not thread-safe with respect to other calls on @reader.
+ */
+GMEM_EXPORT int gmem_reader_free(gmem_reader *reader);
+
+/**
+ * gmem_reader_enter() - begin a read section and get the snapshot.
+ * @reader: the calling thread's reader.
+ * @map: receives the snapshot, valid until the matching gmem_reader_exit().
+ *
+ * Sections nest: an inner enter returns the same snapshot as the outermost
+ * one, and only the outermost exit ends the section.  On an atomic space
+ * this is lock-free and writes only @reader's own cache line.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -EOVERFLOW if nesting would exceed
+ * GMEM_READER_MAX_DEPTH; for a custom space, the error of its @enter.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_reader_enter(gmem_reader *reader,
+						   const gmem_map **map);
+
+/**
+ * gmem_reader_exit() - end the innermost read section.
+ * @reader: the calling thread's reader.
+ *
+ * After the outermost exit, the snapshot and every pointer obtained through
+ * it must no longer be used.
+ *
+ * Return: 0; -EINVAL if @reader is NULL or not inside a section (nothing
+ * changes).
+ */
+GMEM_EXPORT int gmem_reader_exit(gmem_reader *reader);
+
+/**
+ * gmem_reader_ref() - promote the current snapshot to a long-lived reference.
+ * @reader: a reader inside a section.
+ * @out: receives the snapshot's map with a new reference, which the caller
+ *       drops with gmem_map_free(), from any thread, at any time (vm-memory's
+ *       into_inner(), QEMU's flatview_ref()).
+ *
+ * Return: 0; -EINVAL for NULL arguments or a reader outside any section.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_reader_ref(gmem_reader *reader,
+						 gmem_map **out);
+
+/** Publication modes for the atomic space's update functions. */
+enum gmem_publish_flags {
+	/** Wait until no reader can see the old map, then drop it. */
+	GMEM_PUBLISH_WAIT = 0,
+	/** Retire the old map and return at once; gmem_space_reclaim() (or a
+	 *  later publication) drops it once readers have moved on. */
+	GMEM_PUBLISH_DEFER = 1u << 0,
+};
+
+/**
+ * typedef gmem_update_fn - derive the next map from the current one.
+ * @current: the map now published (borrowed).
+ * @next: receives the map to publish, with a reference the space takes
+ *        over; may be @current itself after gmem_map_ref() for "no change".
+ * @opaque: the caller's argument.
+ *
+ * Return: 0 to publish *@next; a negative errno to abandon the update,
+ * which the update function returns.
+ */
+typedef int (*gmem_update_fn)(const gmem_map *current, gmem_map **next,
+			      void *opaque);
+
+/**
+ * gmem_space_update() - atomically replace an atomic space's map with one
+ * derived from the current map.
+ * @space: an atomic space.
+ * @fn: computes the next map; called once, with updates serialized, so two
+ *      updaters never lose each other's changes.  Calls from @fn into the
+ *      same space's update, reclaim, synchronize or current functions fail
+ *      with -EDEADLK or -EBUSY instead of hanging.
+ * @opaque: passed to @fn.
+ * @flags: GMEM_PUBLISH_WAIT or GMEM_PUBLISH_DEFER.
+ *
+ * Return: 0; -EINVAL for NULL arguments or unknown @flags; -EOPNOTSUPP if
+ * @space is not an atomic space; -EDEADLK with GMEM_PUBLISH_WAIT when the
+ * calling thread is inside a read section of @space (it would wait for
+ * itself), checked before anything changes; -EBUSY with GMEM_PUBLISH_DEFER
+ * when the retired list is full even after reclaiming (nothing published);
+ * the error of @fn; -ENOMEM.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_update(gmem_space *space,
+						   gmem_update_fn fn,
+						   void *opaque,
+						   unsigned flags);
+
+/**
+ * gmem_space_replace() - publish a whole new map on an atomic space.
+ * @space: an atomic space.
+ * @map: the new map; the space takes its own reference.
+ * @flags: GMEM_PUBLISH_WAIT or GMEM_PUBLISH_DEFER.
+ *
+ * Return: as gmem_space_update().  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_replace(gmem_space *space,
+						    gmem_map *map,
+						    unsigned flags);
+
+/**
+ * gmem_space_insert() - hot-plug: publish the current map plus a region.
+ * @space: an atomic space.
+ * @region: region to add; the new map takes its own reference.
+ * @flags: GMEM_PUBLISH_WAIT or GMEM_PUBLISH_DEFER.
+ *
+ * Return: as gmem_space_update(), plus the errors of gmem_map_insert()
+ * (-EEXIST, -E2BIG).  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_insert(gmem_space *space,
+						   gmem_region *region,
+						   unsigned flags);
+
+/**
+ * gmem_space_remove() - hot-unplug: publish the current map minus a region.
+ * @space: an atomic space.
+ * @gpa: exact start of the region.
+ * @len: exact length of the region.
+ * @removed: if not NULL, receives the removed region with a reference.
+ * @flags: GMEM_PUBLISH_WAIT or GMEM_PUBLISH_DEFER.
+ *
+ * The region's host mapping stays valid until no snapshot or reference can
+ * reach it; then (unless @removed or another map keeps it) it is unmapped.
+ *
+ * Return: as gmem_space_update(), plus -ENOENT from gmem_map_remove().
+ * Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_remove(gmem_space *space,
+						   uint64_t gpa, uint64_t len,
+						   gmem_region **removed,
+						   unsigned flags);
+
+/**
+ * gmem_space_reclaim() - drop retired maps no reader can see any more.
+ * @space: an atomic space.
+ * @pending: if not NULL, receives the number of retired maps still waiting.
+ *
+ * Never blocks: it checks each reader once and returns.
+ *
+ * Return: 0; -EINVAL for a NULL @space; -EOPNOTSUPP if @space is not an
+ * atomic space; -EBUSY if another thread is updating the space right now
+ * (nothing done; try again later).  Thread-safe.
+ */
+GMEM_EXPORT int gmem_space_reclaim(gmem_space *space, size_t *pending);
+
+/**
+ * gmem_space_synchronize() - wait until every retired map has been dropped.
+ * @space: an atomic space.
+ *
+ * Return: 0; -EINVAL; -EOPNOTSUPP for other spaces; -EDEADLK if the calling
+ * thread is inside a read section of @space.  Thread-safe.
+ */
+GMEM_EXPORT int gmem_space_synchronize(gmem_space *space);
+
+/**
+ * gmem_space_current() - writer-side: a reference to the map now published.
+ * @space: any space.
+ * @out: receives the map with a new reference (drop with gmem_map_free()).
+ *
+ * For inspection by the control thread; readers use gmem_reader_enter().
+ * On a custom space this enters and exits a section internally.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -EDEADLK if called from an update
+ * callback of the same atomic space; a custom space's @enter error.
+ * Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_current(gmem_space *space,
+						    gmem_map **out);
+
 #ifdef __cplusplus
 }
 #endif

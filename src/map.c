@@ -181,9 +181,8 @@ GMEM_EXPORT void gmem_map_free(gmem_map *map)
 
 	if (!map)
 		return;
-	if (atomic_fetch_sub_explicit(&map->refs, 1, memory_order_release) != 1)
+	if (atomic_fetch_sub_explicit(&map->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	atomic_thread_fence(memory_order_acquire);
 	for (i = 0; i < map->count; i++)
 		gmem_region_free(map->slots[i].region);
 	free(map);

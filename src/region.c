@@ -290,10 +290,10 @@ GMEM_EXPORT void gmem_region_free(gmem_region *r)
 {
 	if (!r)
 		return;
-	/* Release our writes; the last dropper acquires everyone's. */
-	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_release) != 1)
+	/* acq_rel: release our accesses; the last dropper acquires all of
+	 * them (a fence would do, but TSan does not model fences). */
+	if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
 		return;
-	atomic_thread_fence(memory_order_acquire);
 	region_destroy(r);
 }
 

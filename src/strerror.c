@@ -59,6 +59,8 @@ GMEM_EXPORT const char *gmem_strerror(int err)
 		return "resource busy";
 	case EDEADLK:
 		return "operation would wait for the calling thread itself";
+	case EOPNOTSUPP:
+		return "operation not supported by this kind of address space";
 	case ENOSYS:
 		return "operation not supported by this kernel";
 	default:
