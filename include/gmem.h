@@ -241,15 +241,18 @@ enum gmem_region_flags {
 	 *  every mapping libgmem creates has one guard page (of the mapping's
 	 *  page size) immediately before and after it. */
 	GMEM_REGION_NO_GUARD = 1u << 3,
+	/** Track guest writes in a dirty bitmap (one bit per dirty page, see
+	 *  struct gmem_region_config.dirty_page_size). */
+	GMEM_REGION_DIRTY_LOG = 1u << 4,
 };
 
 /** Every flag libgmem knows; any other bit gives -EINVAL. */
 #define GMEM_REGION_FLAGS_ALL                                                 \
 	(GMEM_REGION_READONLY | GMEM_REGION_NORESERVE | GMEM_REGION_POPULATE |  \
-	 GMEM_REGION_NO_GUARD)
+	 GMEM_REGION_NO_GUARD | GMEM_REGION_DIRTY_LOG)
 
 /** Size of version 1 of struct gmem_region_config. */
-#define GMEM_REGION_CONFIG_SIZE_V1 56u
+#define GMEM_REGION_CONFIG_SIZE_V1 64u
 
 /**
  * struct gmem_region_config - how to create a region.
@@ -270,6 +273,10 @@ enum gmem_region_flags {
  *        exists.
  * @page_size: GMEM_BACKING_HUGETLB only: huge page size in bytes, or 0 for
  *             the system default; @len must be a multiple of it.
+ * @dirty_page_size: with GMEM_REGION_DIRTY_LOG: bytes per dirty bit, a power
+ *             of two, or 0 for the region's page size (gmem_region_page_size(),
+ *             so 2 MiB for a 2 MiB hugetlbfs region).  Bit i of the region's
+ *             bitmap covers guest page frame (gpa / dirty_page_size) + i.
  *
  * Alignment rule: a region's host address and guest address must agree
  * modulo 8 (host % 8 == gpa % 8).  This is what makes every naturally
@@ -288,6 +295,7 @@ struct gmem_region_config {
 	uint64_t offset;
 	void *host;
 	uint64_t page_size;
+	uint64_t dirty_page_size;
 };
 
 /** Initializer for struct gmem_region_config: anonymous, no flags, fd -1. */
@@ -311,7 +319,7 @@ struct gmem_region_config {
  * GMEM_BACKING_FD, a regular file shorter than @cfg->offset + @cfg->len
  * (the guest touching the missing part would raise SIGBUS in the VMM), or
  * a @cfg->page_size that is not a supported power of two or does not divide
- * @cfg->len; -EOVERFLOW if @cfg->gpa + @cfg->len
+ * @cfg->len, or a @cfg->dirty_page_size that is not a power of two; -EOVERFLOW if @cfg->gpa + @cfg->len
  * exceeds 2^64 or @cfg->offset + @cfg->len overflows; -ENOMEM if memory
  * runs out; otherwise the errno of the failing fcntl(2), memfd_create(2) or
  * mmap(2) (for example -EBADF for a closed fd, -EACCES for a file opened
@@ -1032,6 +1040,226 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_atomic_fetch_and_u64(const gmem_map *map,
 							   uint64_t gpa,
 							   uint64_t val,
 							   uint64_t *old);
+
+/* ------------------------------------------------------------------------ */
+/* Dirty-page tracking                                                       */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A region created with GMEM_REGION_DIRTY_LOG owns a bitmap with one bit per
+ * dirty page.  Bitmaps belong to regions, so they survive map swaps: every
+ * map sharing a region shares its bitmap.
+ *
+ * Every library write path marks exactly the pages it wrote: gmem_write(),
+ * gmem_write_partial() (the bytes written), gmem_copy() (destination),
+ * gmem_fill(), gmem_zero(), the typed writes, atomics that modify (a failed
+ * compare-exchange does not), and gmem_read_fd()/gmem_pread_fd() (the bytes
+ * actually read).  Reads never mark.  Host pointers from gmem_translate(),
+ * gmem_translate_exact(), gmem_iovec() and gmem_region_host() are NOT
+ * tracked: after writing through them call gmem_map_mark_dirty().
+ *
+ * Harvesting fetches and clears bits atomically per 64-bit word; a bit set
+ * by a write that races a harvest shows up in this harvest or the next one,
+ * never in neither, and the page data written before the mark is visible to
+ * the harvester once it sees the bit.
+ *
+ * Map-level bitmaps are in guest page-frame order (like KVM's dirty log):
+ * bit j covers guest bytes [gpa + j * page_size, gpa + (j + 1) * page_size);
+ * holes and regions without tracking read as clean.  @page_size must equal
+ * the dirty page size of every tracked region the range touches.
+ */
+
+/**
+ * gmem_region_dirty_page_size() - bytes per dirty bit of a region.
+ * @region: region.
+ * @out: receives the dirty page size.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOENT if the region does not
+ * track dirty pages.  Thread-safe.
+ */
+GMEM_EXPORT int gmem_region_dirty_page_size(const gmem_region *region,
+					    uint64_t *out);
+
+/**
+ * gmem_region_dirty_harvest() - fetch and clear a region's whole bitmap.
+ * @region: a region created with GMEM_REGION_DIRTY_LOG.
+ * @bitmap: receives the bits, bit i (word i / 64, bit i % 64) for page frame
+ *          (start / dirty_page_size) + i.
+ * @nwords: number of 64-bit words at @bitmap.
+ * @nbits: receives the number of bits in the region's bitmap.
+ *
+ * Return: 0; -EINVAL for NULL arguments; -ENOENT if the region does not
+ * track dirty pages; -ENOBUFS if @nwords is too small (nothing cleared;
+ * *@nbits tells the size needed).  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_region_dirty_harvest(gmem_region *region,
+							   uint64_t *bitmap,
+							   size_t nwords,
+							   size_t *nbits);
+
+/**
+ * gmem_map_dirty_harvest() - fetch and clear the dirty bits of a guest range.
+ * @map: map.
+ * @gpa: first guest address, a multiple of @page_size.
+ * @len: length, a multiple of @page_size (0 harvests nothing).
+ * @page_size: the dirty page size of the tracked regions in the range.
+ * @bitmap: receives len / page_size bits in guest page-frame order.
+ * @nwords: number of 64-bit words at @bitmap; at least
+ *          ceil(len / page_size / 64).
+ *
+ * Return: 0; -EINVAL for NULL arguments, a @page_size that is not a power
+ * of two, an unaligned @gpa or @len, or a tracked region in the range with
+ * a different dirty page size (nothing cleared); -EOVERFLOW if the range
+ * runs past 2^64; -ENOBUFS if @nwords is too small.  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_dirty_harvest(const gmem_map *map,
+							uint64_t gpa,
+							uint64_t len,
+							uint64_t page_size,
+							uint64_t *bitmap,
+							size_t nwords);
+
+/**
+ * gmem_map_dirty_query() - read the dirty bits of a guest range, keeping them.
+ * @map: map. @gpa: first address. @len: length. @page_size: page size.
+ * @bitmap: receives the bits. @nwords: words at @bitmap.
+ *
+ * Return: as gmem_map_dirty_harvest().  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_dirty_query(const gmem_map *map,
+						      uint64_t gpa,
+						      uint64_t len,
+						      uint64_t page_size,
+						      uint64_t *bitmap,
+						      size_t nwords);
+
+/**
+ * gmem_map_dirty_reset() - clear the dirty bits of a guest range.
+ * @map: map. @gpa: first address. @len: length. @page_size: page size.
+ *
+ * Return: as gmem_map_dirty_harvest(), without the bitmap errors.
+ * Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_dirty_reset(const gmem_map *map,
+						      uint64_t gpa,
+						      uint64_t len,
+						      uint64_t page_size);
+
+/**
+ * gmem_map_mark_dirty() - record writes made through raw host pointers.
+ * @map: map.
+ * @gpa: first guest address written.
+ * @len: number of bytes written (0 marks nothing).
+ *
+ * Marks every page of [@gpa, @gpa + @len) in the tracked regions it covers
+ * (QEMU marks at address_space_unmap(); call this at the equivalent point).
+ *
+ * Return: 0; -EINVAL for a NULL @map; -EOVERFLOW; -EFAULT if the range has
+ * a hole (nothing marked).  Thread-safe.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_mark_dirty(const gmem_map *map,
+						     uint64_t gpa,
+						     uint64_t len);
+
+/* ------------------------------------------------------------------------ */
+/* File-descriptor I/O into and out of guest memory                          */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * These move bytes between a file descriptor and a guest range with
+ * readv(2)/writev(2) (or preadv/pwritev) straight on the range's host
+ * fragments, crossing adjacent regions, with no bounce buffer.
+ *
+ * The whole range is validated before any I/O: a hole gives -EFAULT and a
+ * read into a read-only region -EACCES, with nothing transferred.
+ *
+ * *@done always receives the number of bytes transferred, also when an
+ * error is returned.  Transfers fill the range from its start with no gap:
+ * they stop at end of file, after a short transfer (the descriptor had no
+ * more to give or take right now), or when the range is complete.  EINTR
+ * is retried.  A descriptor that would block gives -EAGAIN with the bytes
+ * done so far in *@done.  Other errors give their negative errno.
+ *
+ * The _exact variants insist on all @len bytes: they keep going after short
+ * transfers and return -ENODATA on end of file (read) or -EIO when write
+ * accepts nothing (write), with *@done set.
+ *
+ * Guest pages filled from the descriptor are marked dirty (only the bytes
+ * actually read).  Thread-safe: concurrent calls on one descriptor
+ * interleave as the descriptor allows.
+ */
+
+/**
+ * gmem_read_fd() - read from @fd into guest memory.
+ * @map: map. @gpa: first guest address. @len: bytes wanted.
+ * @fd: file descriptor to read. @done: receives the bytes read.
+ *
+ * Return: 0 (stopped at EOF, after a short read, or complete); -EINVAL for
+ * NULL arguments or @fd < 0; -EOVERFLOW; -EFAULT; -EACCES; -EAGAIN; the
+ * errno of readv(2).
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_fd(const gmem_map *map, uint64_t gpa,
+					      size_t len, int fd, size_t *done);
+
+/**
+ * gmem_write_fd() - write guest memory to @fd.
+ * @map: map. @gpa: first guest address. @len: bytes to write.
+ * @fd: file descriptor to write. @done: receives the bytes written.
+ *
+ * Return: as gmem_read_fd() (no -EACCES: reading read-only memory is fine),
+ * with the errno of writev(2).
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_fd(const gmem_map *map,
+					       uint64_t gpa, size_t len, int fd,
+					       size_t *done);
+
+/**
+ * gmem_pread_fd() - gmem_read_fd() at a file offset (preadv(2)).
+ * @map: map. @gpa: first guest address. @len: bytes wanted. @fd: file.
+ * @offset: file offset, >= 0. @done: receives the bytes read.
+ *
+ * Return: as gmem_read_fd(); -EINVAL for @offset < 0; -EOVERFLOW if
+ * @offset + @len overflows off_t.
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_pread_fd(const gmem_map *map,
+					       uint64_t gpa, size_t len, int fd,
+					       int64_t offset, size_t *done);
+
+/**
+ * gmem_pwrite_fd() - gmem_write_fd() at a file offset (pwritev(2)).
+ * @map: map. @gpa: first guest address. @len: bytes to write. @fd: file.
+ * @offset: file offset, >= 0. @done: receives the bytes written.
+ *
+ * Return: as gmem_pread_fd(), with the errno of pwritev(2).
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_pwrite_fd(const gmem_map *map,
+						uint64_t gpa, size_t len,
+						int fd, int64_t offset,
+						size_t *done);
+
+/**
+ * gmem_read_fd_exact() - read exactly @len bytes from @fd into guest memory.
+ * @map: map. @gpa: first guest address. @len: bytes to read. @fd: file.
+ * @done: receives the bytes read.
+ *
+ * Return: 0 when all @len bytes were read; -ENODATA at end of file; and
+ * the errors of gmem_read_fd().
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_read_fd_exact(const gmem_map *map,
+						    uint64_t gpa, size_t len,
+						    int fd, size_t *done);
+
+/**
+ * gmem_write_fd_exact() - write exactly @len bytes of guest memory to @fd.
+ * @map: map. @gpa: first guest address. @len: bytes to write. @fd: file.
+ * @done: receives the bytes written.
+ *
+ * Return: 0 when all @len bytes were written; -EIO if the descriptor
+ * accepts nothing; and the errors of gmem_write_fd().
+ */
+GMEM_EXPORT GMEM_WARN_UNUSED int gmem_write_fd_exact(const gmem_map *map,
+						     uint64_t gpa, size_t len,
+						     int fd, size_t *done);
 
 /* ------------------------------------------------------------------------ */
 /* Address spaces                                                            */

@@ -6,7 +6,7 @@
  * permissions, 2^64 wrap), then moves bytes fragment by fragment.  Maps are
  * immutable, so what was validated is exactly what is accessed.
  */
-#include "internal.h"
+#include "dirty.h"
 
 #include <string.h>
 
@@ -125,10 +125,13 @@ static void transfer(const struct gmem_map *m, size_t first, uint64_t gpa,
 
 	gmem__frag_init(&f, m, first, gpa, len);
 	while ((n = gmem__frag_next(&f, &host)) != 0) {
-		if (to_guest)
+		if (to_guest) {
 			memmove(host, buf, n);
-		else
+			if (unlikely(f.cur->dirty != NULL))
+				gmem__dirty_mark(f.cur->dirty, f.cur_gpa, n);
+		} else {
 			memmove(buf, host, n);
+		}
 		buf += n;
 	}
 }
@@ -202,15 +205,17 @@ GMEM_EXPORT int gmem_write_partial(const gmem_map *map, uint64_t gpa,
 
 /*
  * Host pointer for gpa and how many bytes are contiguous from it forwards
- * (fwd) or backwards including it (back).  gpa was validated as mapped.
+ * (fwd) or backwards including it (back), both minus one.  gpa was
+ * validated as mapped.
  */
 static uint8_t *host_at(const struct gmem_map *m, uint64_t gpa, uint64_t *fwd,
-			uint64_t *back)
+			uint64_t *back, const struct gmem_slot **slot)
 {
 	const struct gmem_slot *s = &m->slots[gmem__lookup(m, gpa)];
 
-	*fwd = gmem__slot_tail_m1(s, gpa); /* minus one */
-	*back = gpa - s->start;		   /* minus one */
+	*fwd = gmem__slot_tail_m1(s, gpa);
+	*back = gpa - s->start;
+	*slot = s;
 	return gmem__slot_host(s, gpa);
 }
 
@@ -224,6 +229,7 @@ static uint64_t min3(uint64_t a, uint64_t b, uint64_t c)
 GMEM_EXPORT int gmem_copy(const gmem_map *map, uint64_t dst, uint64_t src,
 			  uint64_t len)
 {
+	const struct gmem_slot *ss, *ds;
 	uint64_t fs, bs, fd, bd, n;
 	uint8_t *hs, *hd;
 	size_t first;
@@ -249,10 +255,12 @@ GMEM_EXPORT int gmem_copy(const gmem_map *map, uint64_t dst, uint64_t src,
 	 */
 	if (dst <= src) {
 		while (len) {
-			hs = host_at(map, src, &fs, &bs);
-			hd = host_at(map, dst, &fd, &bd);
+			hs = host_at(map, src, &fs, &bs, &ss);
+			hd = host_at(map, dst, &fd, &bd, &ds);
 			n = min3(len - 1, fs, fd) + 1;
 			memmove(hd, hs, n);
+			if (unlikely(ds->dirty != NULL))
+				gmem__dirty_mark(ds->dirty, dst, n);
 			len -= n;
 			if (len) {
 				src += n;
@@ -263,10 +271,12 @@ GMEM_EXPORT int gmem_copy(const gmem_map *map, uint64_t dst, uint64_t src,
 		while (len) {
 			uint64_t s_last = src + (len - 1), d_last = dst + (len - 1);
 
-			hs = host_at(map, s_last, &fs, &bs);
-			hd = host_at(map, d_last, &fd, &bd);
+			hs = host_at(map, s_last, &fs, &bs, &ss);
+			hd = host_at(map, d_last, &fd, &bd, &ds);
 			n = min3(len - 1, bs, bd) + 1;
 			memmove(hd - (n - 1), hs - (n - 1), n);
+			if (unlikely(ds->dirty != NULL))
+				gmem__dirty_mark(ds->dirty, d_last - (n - 1), n);
 			len -= n;
 		}
 	}
@@ -290,8 +300,11 @@ GMEM_EXPORT int gmem_fill(const gmem_map *map, uint64_t gpa, uint64_t len,
 	if (err)
 		return err;
 	gmem__frag_init(&f, map, first, gpa, len);
-	while ((n = gmem__frag_next(&f, &host)) != 0)
+	while ((n = gmem__frag_next(&f, &host)) != 0) {
 		memset(host, value, n);
+		if (unlikely(f.cur->dirty != NULL))
+			gmem__dirty_mark(f.cur->dirty, f.cur_gpa, n);
+	}
 	return 0;
 }
 

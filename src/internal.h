@@ -27,6 +27,8 @@ _Static_assert(sizeof(void *) == 8 && sizeof(size_t) == 8 &&
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
+struct gmem_dirty; /* dirty.h */
+
 struct gmem_region {
 	atomic_size_t refs;
 	uint64_t gpa;
@@ -41,6 +43,7 @@ struct gmem_region {
 	void *unmap_base; /* whole reservation, guard pages included; NULL if
 			   * the caller owns the mapping */
 	size_t unmap_len;
+	struct gmem_dirty *dirty; /* NULL unless GMEM_REGION_DIRTY_LOG */
 };
 
 /*
@@ -52,6 +55,7 @@ struct gmem_slot {
 	uint64_t start;
 	uint64_t last;
 	uint8_t *host;
+	struct gmem_dirty *dirty; /* region's bitmap, NULL when untracked */
 	uint32_t writable;
 	gmem_region *region;
 };
@@ -129,6 +133,8 @@ struct gmem_frag {
 	size_t slot;
 	uint64_t gpa;
 	uint64_t left;
+	const struct gmem_slot *cur; /* slot of the fragment last returned */
+	uint64_t cur_gpa;	     /* guest address of that fragment */
 };
 
 static inline void gmem__frag_init(struct gmem_frag *f,
@@ -153,6 +159,8 @@ static inline uint64_t gmem__frag_next(struct gmem_frag *f, uint8_t **host)
 	tail_m1 = gmem__slot_tail_m1(s, f->gpa);
 	n = f->left - 1 <= tail_m1 ? f->left : tail_m1 + 1;
 	*host = gmem__slot_host(s, f->gpa);
+	f->cur = s;
+	f->cur_gpa = f->gpa;
 	f->left -= n;
 	if (f->left) {
 		/* Validated: the next byte starts the adjacent region. */

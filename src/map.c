@@ -38,6 +38,7 @@ static void slot_set(struct gmem_map *m, size_t i, gmem_region *r)
 	s->start = r->gpa;
 	s->last = r->last;
 	s->host = r->host;
+	s->dirty = r->dirty;
 	s->writable = !(r->flags & GMEM_REGION_READONLY);
 	s->region = gmem_region_ref(r);
 }

@@ -6,7 +6,7 @@
  * that a guard page sits directly before and after them: an access that
  * escapes the region faults instead of landing in a neighbouring mapping.
  */
-#include "internal.h"
+#include "dirty.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -107,14 +107,21 @@ static int open_hugetlb_backing(struct gmem_region *r,
 		int shift;
 
 		if (!is_pow2(c->page_size) ||
-		    c->page_size <= gmem__host_page_size())
+		    c->page_size <= gmem__host_page_size() ||
+		    c->len % c->page_size != 0)
 			return -EINVAL;
 		shift = log2_u64(c->page_size);
 		mfd_flags |= (unsigned int)shift << MFD_HUGE_SHIFT;
 	}
 	r->fd = memfd_create("gmem-hugetlb", mfd_flags);
-	if (r->fd < 0)
+	if (r->fd < 0) {
+		/* A size the kernel has no hugetlbfs instance for is an
+		 * unsupported page size; with the default size, ENODEV means
+		 * no huge page support at all and is passed on. */
+		if (c->page_size && (errno == ENODEV || errno == EINVAL))
+			return -EINVAL;
 		return -errno;
+	}
 	/* hugetlbfs reports its page size as the block size. */
 	if (fstat(r->fd, &st) != 0)
 		return -errno;
@@ -230,6 +237,7 @@ static int create_mapping(struct gmem_region *r,
 
 static void region_destroy(struct gmem_region *r)
 {
+	free(r->dirty);
 	if (r->unmap_base)
 		munmap(r->unmap_base, r->unmap_len);
 	if (r->fd >= 0)
@@ -254,6 +262,10 @@ GMEM_EXPORT int gmem_region_new(gmem_region **out,
 		return -ENOMEM;
 	r->fd = -1;
 	err = create_mapping(r, &c);
+	if (!err && (c.flags & GMEM_REGION_DIRTY_LOG))
+		err = gmem__dirty_new(&r->dirty, c.gpa, c.gpa + (c.len - 1),
+				      c.dirty_page_size ? c.dirty_page_size
+							: r->page_size);
 	if (err) {
 		region_destroy(r);
 		return err;

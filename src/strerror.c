@@ -61,6 +61,10 @@ GMEM_EXPORT const char *gmem_strerror(int err)
 		return "operation would wait for the calling thread itself";
 	case EOPNOTSUPP:
 		return "operation not supported by this kind of address space";
+	case EIO:
+		return "input/output error (the descriptor accepted no data)";
+	case ENODATA:
+		return "end of file before the requested length";
 	case ENOSYS:
 		return "operation not supported by this kernel";
 	default:

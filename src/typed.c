@@ -10,7 +10,7 @@
  * bulk path (gmem_read/gmem_write), which handles straddling and holes
  * all-or-nothing.
  */
-#include "internal.h"
+#include "dirty.h"
 
 #include <string.h>
 
@@ -20,7 +20,8 @@
  * gpa's region (caller takes the bulk path), or a negative error.
  */
 static inline int typed_host(const struct gmem_map *m, uint64_t gpa,
-			     uint64_t size, unsigned access, uint8_t **host)
+			     uint64_t size, unsigned access, uint8_t **host,
+			     const struct gmem_slot **slot)
 {
 	const struct gmem_slot *s;
 	size_t i;
@@ -36,7 +37,14 @@ static inline int typed_host(const struct gmem_map *m, uint64_t gpa,
 	if ((access & GMEM_ACCESS_WRITE) && unlikely(!s->writable))
 		return -EACCES;
 	*host = gmem__slot_host(s, gpa);
+	*slot = s;
 	return 0;
+}
+
+static inline void mark(const struct gmem_slot *s, uint64_t gpa, uint64_t size)
+{
+	if (unlikely(s->dirty != NULL))
+		gmem__dirty_mark(s->dirty, gpa, size);
 }
 
 #define GMEM_ALIGNED(p, size) (((uintptr_t)(p) & ((size) - 1)) == 0)
@@ -44,12 +52,14 @@ static inline int typed_host(const struct gmem_map *m, uint64_t gpa,
 #define DEFINE_LOAD(name, type)                                                \
 	static inline int name(const gmem_map *m, uint64_t gpa, type *out)     \
 	{                                                                      \
+		const struct gmem_slot *s;                                     \
 		uint8_t *h;                                                    \
 		int err;                                                       \
                                                                                \
 		if (unlikely(!m || !out))                                      \
 			return -EINVAL;                                        \
-		err = typed_host(m, gpa, sizeof(type), GMEM_ACCESS_READ, &h);  \
+		err = typed_host(m, gpa, sizeof(type), GMEM_ACCESS_READ, &h,   \
+				 &s);                                          \
 		if (likely(err == 0)) {                                        \
 			if (likely(GMEM_ALIGNED(h, sizeof(type))))             \
 				*out = __atomic_load_n((type *)(void *)h,      \
@@ -66,18 +76,21 @@ static inline int typed_host(const struct gmem_map *m, uint64_t gpa,
 #define DEFINE_STORE(name, type)                                               \
 	static inline int name(const gmem_map *m, uint64_t gpa, type val)      \
 	{                                                                      \
+		const struct gmem_slot *s;                                     \
 		uint8_t *h;                                                    \
 		int err;                                                       \
                                                                                \
 		if (unlikely(!m))                                              \
 			return -EINVAL;                                        \
-		err = typed_host(m, gpa, sizeof(type), GMEM_ACCESS_WRITE, &h); \
+		err = typed_host(m, gpa, sizeof(type), GMEM_ACCESS_WRITE, &h,  \
+				 &s);                                          \
 		if (likely(err == 0)) {                                        \
 			if (likely(GMEM_ALIGNED(h, sizeof(type))))             \
 				__atomic_store_n((type *)(void *)h, val,       \
 						 __ATOMIC_RELAXED);            \
 			else                                                   \
 				memcpy(h, &val, sizeof(type));                 \
+			mark(s, gpa, sizeof(type));                            \
 			return 0;                                              \
 		}                                                              \
 		if (err < 0)                                                   \
@@ -145,13 +158,14 @@ DEFINE_TYPED(be64, uint64_t, load64, store64, to_be64)
  * which also means the word cannot run past 2^64.
  */
 static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
-			      uint64_t size, unsigned access, uint8_t **host)
+			      uint64_t size, unsigned access, uint8_t **host,
+			      const struct gmem_slot **slot)
 {
 	int err;
 
 	if (unlikely(!m || (gpa & (size - 1)) != 0))
 		return -EINVAL;
-	err = typed_host(m, gpa, size, access, host);
+	err = typed_host(m, gpa, size, access, host, slot);
 	if (unlikely(err > 0))
 		return -EFAULT; /* the word leaves its region */
 	if (likely(err == 0) && unlikely(!GMEM_ALIGNED(*host, size)))
@@ -164,12 +178,14 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 						 uint64_t gpa,                 \
 						 uint##bits##_t *out)          \
 	{                                                                      \
+		const struct gmem_slot *s;                                     \
 		uint8_t *h;                                                    \
 		int err;                                                       \
                                                                                \
 		if (!out)                                                      \
 			return -EINVAL;                                        \
-		err = atomic_host(map, gpa, bits / 8, GMEM_ACCESS_READ, &h);   \
+		err = atomic_host(map, gpa, bits / 8, GMEM_ACCESS_READ, &h,    \
+				  &s);                                         \
 		if (err == 0)                                                  \
 			*out = __atomic_load_n((uint##bits##_t *)(void *)h,    \
 					       __ATOMIC_SEQ_CST);              \
@@ -179,33 +195,38 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 						  uint64_t gpa,                \
 						  uint##bits##_t val)          \
 	{                                                                      \
+		const struct gmem_slot *s;                                     \
 		uint8_t *h;                                                    \
 		int err = atomic_host(map, gpa, bits / 8, GMEM_ACCESS_WRITE,   \
-				      &h);                                     \
+				      &h, &s);                                 \
                                                                                \
-		if (err == 0)                                                  \
-			__atomic_store_n((uint##bits##_t *)(void *)h, val,     \
-					 __ATOMIC_SEQ_CST);                    \
-		return err;                                                    \
+		if (err)                                                       \
+			return err;                                            \
+		__atomic_store_n((uint##bits##_t *)(void *)h, val,             \
+				 __ATOMIC_SEQ_CST);                            \
+		mark(s, gpa, bits / 8);                                        \
+		return 0;                                                      \
 	}                                                                      \
 	GMEM_EXPORT int gmem_atomic_cmpxchg_u##bits(                           \
 		const gmem_map *map, uint64_t gpa, uint##bits##_t *expected,   \
 		uint##bits##_t desired)                                        \
 	{                                                                      \
+		const struct gmem_slot *s;                                     \
 		uint8_t *h;                                                    \
 		int err;                                                       \
                                                                                \
 		if (!expected)                                                 \
 			return -EINVAL;                                        \
-		err = atomic_host(map, gpa, bits / 8, GMEM_ACCESS_RW, &h);     \
+		err = atomic_host(map, gpa, bits / 8, GMEM_ACCESS_RW, &h, &s); \
 		if (err)                                                       \
 			return err;                                            \
-		if (__atomic_compare_exchange_n((uint##bits##_t *)(void *)h,   \
-						expected, desired, 0,          \
-						__ATOMIC_SEQ_CST,              \
-						__ATOMIC_SEQ_CST))             \
-			return 0;                                              \
-		return -EAGAIN;                                                \
+		if (!__atomic_compare_exchange_n((uint##bits##_t *)(void *)h,  \
+						 expected, desired, 0,         \
+						 __ATOMIC_SEQ_CST,             \
+						 __ATOMIC_SEQ_CST))            \
+			return -EAGAIN;                                        \
+		mark(s, gpa, bits / 8);                                        \
+		return 0;                                                      \
 	}                                                                      \
 	DEFINE_RMW(bits, add)                                                  \
 	DEFINE_RMW(bits, or)                                                   \
@@ -216,14 +237,17 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 		const gmem_map *map, uint64_t gpa, uint##bits##_t val,         \
 		uint##bits##_t *old)                                           \
 	{                                                                      \
+		const struct gmem_slot *s;                                     \
 		uint##bits##_t prev;                                           \
 		uint8_t *h;                                                    \
-		int err = atomic_host(map, gpa, bits / 8, GMEM_ACCESS_RW, &h); \
+		int err = atomic_host(map, gpa, bits / 8, GMEM_ACCESS_RW, &h,  \
+				      &s);                                     \
                                                                                \
 		if (err)                                                       \
 			return err;                                            \
 		prev = __atomic_fetch_##op((uint##bits##_t *)(void *)h, val,   \
 					   __ATOMIC_SEQ_CST);                  \
+		mark(s, gpa, bits / 8);                                        \
 		if (old)                                                       \
 			*old = prev;                                           \
 		return 0;                                                      \

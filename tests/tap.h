@@ -28,8 +28,8 @@
 
 static unsigned tap_run_, tap_failed_, tap_skipped_;
 
-static inline void tap_vline_(int pass, const char *directive, const char *fmt,
-			      va_list ap)
+__attribute__((format(printf, 3, 0))) static inline void
+tap_vline_(int pass, const char *directive, const char *fmt, va_list ap)
 {
 	tap_run_++;
 	if (!pass)
@@ -83,7 +83,8 @@ __attribute__((format(printf, 1, 2))) static inline void skip(const char *fmt,
 
 #define TAP_CMP_(type, pfmt, got, want, ...)                                   \
 	do {                                                                   \
-		type tap_g_ = (type)(got), tap_w_ = (type)(want);              \
+		type tap_g_ = (type)(got);                                     \
+		type tap_w_ = (type)(want);                                    \
 		if (!ok(tap_g_ == tap_w_, __VA_ARGS__))                        \
 			diag("  got: %" pfmt ", expected: %" pfmt, tap_g_,     \
 			     tap_w_);                                          \

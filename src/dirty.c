@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
+/*
+ * dirty.c - dirty bitmaps: creation, harvest, query, reset, explicit marks.
+ *
+ * See dirty.h for why no dirty bit can be lost between a write and a
+ * harvest.
+ */
+#include "dirty.h"
+
+#include <linux/membarrier.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define GMEM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GMEM_TSAN 1
+#endif
+#endif
+
+static long sys_membarrier(int cmd)
+{
+#ifdef __NR_membarrier
+	return syscall(__NR_membarrier, cmd, 0, 0);
+#else
+	(void)cmd;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+/*
+ * Registration is process-wide and idempotent; doing it when a tracked
+ * region is created (not in a constructor) keeps library load side-effect
+ * free.
+ */
+static bool membarrier_usable(void)
+{
+#ifdef GMEM_TSAN
+	return false;
+#else
+	return sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
+#endif
+}
+
+static void harvest_barrier(const struct gmem_dirty *d)
+{
+	/* Registered at creation; if it fails now the writers of this region
+	 * still mark with RMWs only when skip_if_set is false, so there is
+	 * nothing better to do than report nothing. */
+	if (d->skip_if_set)
+		(void)sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+}
+
+GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
+				  uint64_t last, uint64_t page_size)
+{
+	struct gmem_dirty *d;
+	uint64_t nbits, nwords;
+	unsigned shift;
+	size_t bytes, i;
+
+	if (page_size == 0 || (page_size & (page_size - 1)) != 0)
+		return -EINVAL;
+	shift = (unsigned)__builtin_ctzll(page_size);
+	nbits = (last >> shift) - (gpa >> shift);
+	if (nbits == UINT64_MAX)
+		return -ENOMEM; /* 2^64 bits: byte pages over the whole space */
+	nbits++;
+	nwords = nbits / 64 + (nbits % 64 != 0);
+	if (nwords > (SIZE_MAX - sizeof(*d)) / sizeof(d->words[0]))
+		return -ENOMEM;
+	bytes = sizeof(*d) + (size_t)nwords * sizeof(d->words[0]);
+	d = malloc(bytes);
+	if (!d)
+		return -ENOMEM;
+	d->shift = shift;
+	d->first_frame = gpa >> shift;
+	d->nbits = nbits;
+	d->nwords = (size_t)nwords;
+	for (i = 0; i < d->nwords; i++)
+		atomic_init(&d->words[i], 0);
+	d->skip_if_set = membarrier_usable();
+	*out = d;
+	return 0;
+}
+
+GMEM_INTERNAL void gmem__dirty_mark_range(const struct gmem_map *m,
+					  size_t first, uint64_t gpa,
+					  uint64_t len)
+{
+	struct gmem_frag f;
+	uint8_t *host;
+	uint64_t n;
+
+	gmem__frag_init(&f, m, first, gpa, len);
+	while ((n = gmem__frag_next(&f, &host)) != 0)
+		if (f.cur->dirty)
+			gmem__dirty_mark(f.cur->dirty, f.cur_gpa, n);
+}
+
+GMEM_EXPORT int gmem_region_dirty_page_size(const gmem_region *r, uint64_t *out)
+{
+	if (!r || !out)
+		return -EINVAL;
+	if (!r->dirty)
+		return -ENOENT;
+	*out = 1ULL << r->dirty->shift;
+	return 0;
+}
+
+GMEM_EXPORT int gmem_region_dirty_harvest(gmem_region *r, uint64_t *bitmap,
+					  size_t nwords, size_t *nbits)
+{
+	struct gmem_dirty *d;
+	size_t i;
+
+	if (!r || !bitmap || !nbits)
+		return -EINVAL;
+	d = r->dirty;
+	if (!d)
+		return -ENOENT;
+	*nbits = d->nbits;
+	if (nwords < d->nwords)
+		return -ENOBUFS;
+	for (i = 0; i < d->nwords; i++)
+		bitmap[i] = atomic_exchange_explicit(&d->words[i], 0,
+						     memory_order_acq_rel);
+	harvest_barrier(d);
+	return 0;
+}
+
+enum dirty_op { DIRTY_QUERY, DIRTY_HARVEST, DIRTY_RESET };
+
+/* Index of the first slot whose region ends at or after gpa. */
+static size_t first_ending_at_or_after(const struct gmem_map *m, uint64_t gpa)
+{
+	size_t lo = 0, hi = m->count;
+
+	/* Regions do not overlap, so their last addresses are sorted too. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->slots[mid].last < gpa)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* OR n (<= 64) bits into out at bit position j. */
+static void put_bits(uint64_t *out, uint64_t j, uint64_t bits, uint64_t n)
+{
+	unsigned o = (unsigned)(j % 64);
+
+	out[j / 64] |= bits << o;
+	if (o && o + n > 64)
+		out[j / 64 + 1] |= bits >> (64 - o);
+}
+
+/* Frames [f, l] (absolute) of one region, to out bit (f - out_first). */
+static void region_frames(struct gmem_dirty *d, uint64_t f, uint64_t l,
+			  uint64_t out_first, uint64_t *out, enum dirty_op op)
+{
+	while (f <= l) {
+		uint64_t i = f - d->first_frame, n, mask, old;
+		unsigned bit = (unsigned)(i % 64);
+		atomic_uint_least64_t *w = &d->words[i / 64];
+
+		n = 64 - bit;
+		if (n > l - f + 1)
+			n = l - f + 1;
+		mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
+		if (op == DIRTY_QUERY)
+			old = atomic_load_explicit(w, memory_order_acquire);
+		else
+			old = atomic_fetch_and_explicit(w, ~mask,
+							memory_order_acq_rel);
+		if (out)
+			put_bits(out, f - out_first, (old & mask) >> bit, n);
+		if (n > l - f)
+			break; /* done; f + n could wrap at the top frame */
+		f += n;
+	}
+}
+
+static int map_dirty(const struct gmem_map *m, uint64_t gpa, uint64_t len,
+		     uint64_t ps, uint64_t *bitmap, size_t nwords,
+		     enum dirty_op op)
+{
+	uint64_t last, first_frame, last_frame, nbits;
+	size_t i, start;
+	unsigned shift;
+	bool barrier = false;
+
+	if (!m || (op != DIRTY_RESET && !bitmap) || ps == 0 ||
+	    (ps & (ps - 1)) != 0 || gpa % ps != 0 || len % ps != 0)
+		return -EINVAL;
+	if (gmem_range_check(gpa, len))
+		return -EOVERFLOW;
+	if (len == 0)
+		return 0;
+	shift = (unsigned)__builtin_ctzll(ps);
+	last = gpa + (len - 1);
+	first_frame = gpa >> shift;
+	last_frame = last >> shift;
+	nbits = last_frame - first_frame + 1;
+	if (op != DIRTY_RESET && nwords < nbits / 64 + (nbits % 64 != 0))
+		return -ENOBUFS;
+	start = first_ending_at_or_after(m, gpa);
+	/* Refuse mismatched page sizes before clearing anything. */
+	for (i = start; i < m->count && m->slots[i].start <= last; i++) {
+		const struct gmem_dirty *d = m->slots[i].dirty;
+
+		if (d && d->shift != shift)
+			return -EINVAL;
+	}
+	if (bitmap)
+		memset(bitmap, 0,
+		       (size_t)(nbits / 64 + (nbits % 64 != 0)) * sizeof(*bitmap));
+	for (i = start; i < m->count && m->slots[i].start <= last; i++) {
+		const struct gmem_slot *s = &m->slots[i];
+		uint64_t f, l;
+
+		if (!s->dirty)
+			continue;
+		f = (s->start > gpa ? s->start : gpa) >> shift;
+		l = (s->last < last ? s->last : last) >> shift;
+		region_frames(s->dirty, f, l, first_frame,
+			      op == DIRTY_RESET ? NULL : bitmap, op);
+		barrier |= op == DIRTY_HARVEST && s->dirty->skip_if_set;
+	}
+	if (barrier)
+		(void)sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+	return 0;
+}
+
+GMEM_EXPORT int gmem_map_dirty_harvest(const gmem_map *map, uint64_t gpa,
+				       uint64_t len, uint64_t page_size,
+				       uint64_t *bitmap, size_t nwords)
+{
+	return map_dirty(map, gpa, len, page_size, bitmap, nwords,
+			 DIRTY_HARVEST);
+}
+
+GMEM_EXPORT int gmem_map_dirty_query(const gmem_map *map, uint64_t gpa,
+				     uint64_t len, uint64_t page_size,
+				     uint64_t *bitmap, size_t nwords)
+{
+	return map_dirty(map, gpa, len, page_size, bitmap, nwords, DIRTY_QUERY);
+}
+
+GMEM_EXPORT int gmem_map_dirty_reset(const gmem_map *map, uint64_t gpa,
+				     uint64_t len, uint64_t page_size)
+{
+	return map_dirty(map, gpa, len, page_size, NULL, 0, DIRTY_RESET);
+}
+
+GMEM_EXPORT int gmem_map_mark_dirty(const gmem_map *map, uint64_t gpa,
+				    uint64_t len)
+{
+	uint64_t ok;
+	size_t first;
+	int err;
+
+	if (!map)
+		return -EINVAL;
+	if (gmem_range_check(gpa, len))
+		return -EOVERFLOW;
+	if (len == 0)
+		return 0;
+	err = gmem__span(map, gpa, len, GMEM_ACCESS_READ, &ok, &first);
+	if (err)
+		return err;
+	gmem__dirty_mark_range(map, first, gpa, len);
+	return 0;
+}
