@@ -823,12 +823,14 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_iovec(const gmem_map *map, uint64_t gpa,
  * integer in host byte order; the _le and _be variants convert from/to
  * little- and big-endian guest byte order.
  *
- * Tear-freedom: a naturally aligned access (gpa a multiple of the size) is
- * always inside one region or fails, and is performed as one single load or
- * store instruction, so a concurrent writer is never seen half-done
- * (vm-memory's CVE-2020-13759).  An unaligned value that lies in one region,
- * or that straddles two adjacent regions, is still read or written
- * correctly, but without that guarantee.  These accessors order nothing
+ * Tear-freedom: a naturally aligned access (gpa a multiple of the size)
+ * that lies inside one region is performed as one single load or store
+ * instruction, so a concurrent writer is never seen half-done (vm-memory's
+ * CVE-2020-13759).  A value that straddles two adjacent regions (possible
+ * for an aligned value only where a region boundary is not aligned) or that
+ * is unaligned is still read or written correctly, all or nothing, but
+ * without that guarantee; use the atomics below when it matters, they
+ * refuse such words.  These accessors order nothing
  * (like relaxed atomics): use the atomics below or explicit fences for
  * virtio-style publish/consume protocols.
  *
