@@ -1359,9 +1359,12 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_new_shared(gmem_space **out,
  * @max_retired: cap on replaced maps still waiting for readers to leave
  *               (GMEM_PUBLISH_DEFER); 0 means GMEM_SPACE_DEFAULT_MAX_RETIRED.
  *
- * Memory bound: besides the current map, at most @max_retired retired maps
- * (and the regions only they hold) stay allocated; a deferred publication
- * that would exceed the cap fails with -EBUSY instead.
+ * Memory bound: besides the current map, at most @max_retired maps retired
+ * by GMEM_PUBLISH_DEFER (and the regions only they hold) stay allocated,
+ * plus one per GMEM_PUBLISH_WAIT publication still waiting; a deferred
+ * publication that would exceed the cap fails with -EBUSY instead.
+ * Writers hold the space's update lock only to derive and swap a map, never
+ * while waiting for readers, so a reader can always reach its exit.
  *
  * Return: 0; -EINVAL for NULL arguments or @max_retired above
  * GMEM_SPACE_LIMIT_MAX_RETIRED; -ENOMEM; or the errno of
@@ -1561,13 +1564,15 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_remove(gmem_space *space,
  * Never blocks: it checks each reader once and returns.
  *
  * Return: 0; -EINVAL for a NULL @space; -EOPNOTSUPP if @space is not an
- * atomic space; -EBUSY if another thread is updating the space right now
- * (nothing done; try again later).  Thread-safe.
+ * atomic space; -EBUSY if another thread is deriving or swapping a map
+ * right now, or when called from an update callback (nothing done; try
+ * again later).  Thread-safe.
  */
 GMEM_EXPORT int gmem_space_reclaim(gmem_space *space, size_t *pending);
 
 /**
- * gmem_space_synchronize() - wait until every retired map has been dropped.
+ * gmem_space_synchronize() - wait until every map retired by earlier
+ * GMEM_PUBLISH_DEFER publications has been dropped.
  * @space: an atomic space.
  *
  * Return: 0; -EINVAL; -EOPNOTSUPP for other spaces; -EDEADLK if the calling

@@ -74,19 +74,6 @@ static void reclaim_locked(struct gmem_atomic_state *a)
 	}
 }
 
-static void wait_all_locked(struct gmem_atomic_state *a)
-{
-	struct gmem_retired *r, *next;
-
-	for (r = a->retired; r; r = next) {
-		next = r->next;
-		gmem__grace_wait(&r->wait);
-		retired_free(r);
-	}
-	a->retired = NULL;
-	a->nretired = 0;
-}
-
 static int lock_writer(struct gmem_atomic_state *a)
 {
 	/* An update callback that calls back into its own space would wait
@@ -115,9 +102,16 @@ static int atomic_state(gmem_space *s, struct gmem_atomic_state **a)
 	return 0;
 }
 
-/* Publish next (whose reference we take over) and retire the old map. */
+/*
+ * Publish next (whose reference we take over) and retire the old map.  A
+ * DEFER retirement joins the list; a WAIT retirement is returned in *mine
+ * for the caller to wait on AFTER dropping the lock: a reader that the
+ * wait is for may itself call into the space (a DEFER update, current())
+ * before it leaves its section, and must not find the lock held.
+ */
 static int publish_locked(gmem_space *s, struct gmem_atomic_state *a,
-			  gmem_map *next, unsigned flags)
+			  gmem_map *next, unsigned flags,
+			  struct gmem_retired **mine)
 {
 	struct gmem_retired *r = calloc(1, sizeof(*r));
 	int err;
@@ -136,16 +130,26 @@ static int publish_locked(gmem_space *s, struct gmem_atomic_state *a,
 		reclaim_locked(a);
 		return 0;
 	}
+	*mine = r;
+	return 0;
+}
+
+/* Wait for one's own retired map outside the lock, then tidy up if free. */
+static void finish_wait(struct gmem_atomic_state *a, struct gmem_retired *r)
+{
 	gmem__grace_wait(&r->wait);
 	retired_free(r);
-	reclaim_locked(a);
-	return 0;
+	if (pthread_mutex_trylock(&a->write_lock) == 0) {
+		reclaim_locked(a);
+		pthread_mutex_unlock(&a->write_lock);
+	}
 }
 
 GMEM_EXPORT int gmem_space_update(gmem_space *s, gmem_update_fn fn,
 				  void *opaque, unsigned flags)
 {
 	struct gmem_atomic_state *a;
+	struct gmem_retired *mine = NULL;
 	gmem_map *next = NULL;
 	int err;
 
@@ -176,13 +180,15 @@ GMEM_EXPORT int gmem_space_update(gmem_space *s, gmem_update_fn fn,
 	    gmem__grace_self_inside(&a->grace))
 		err = -EDEADLK;
 	if (!err) {
-		err = publish_locked(s, a, next, flags);
+		err = publish_locked(s, a, next, flags, &mine);
 		if (err)
 			gmem_map_free(next);
 	} else {
 		gmem_map_free(next);
 	}
 	unlock_writer(a);
+	if (mine)
+		finish_wait(a, mine);
 	return err;
 }
 
@@ -262,18 +268,33 @@ GMEM_EXPORT int gmem_space_reclaim(gmem_space *s, size_t *pending)
 
 GMEM_EXPORT int gmem_space_synchronize(gmem_space *s)
 {
+	struct gmem_retired *list, *r, *next;
 	struct gmem_atomic_state *a;
 	int err = atomic_state(s, &a);
 
 	if (err)
 		return err;
+	size_t n = 0;
+
 	if (gmem__grace_self_inside(&a->grace))
 		return -EDEADLK;
 	err = lock_writer(a);
 	if (err)
 		return err;
-	wait_all_locked(a);
+	/* Wait unlocked (see publish_locked()); the detached maps still
+	 * count against max_retired until they are freed. */
+	list = a->retired;
+	a->retired = NULL;
 	unlock_writer(a);
+	for (r = list; r; r = next) {
+		next = r->next;
+		gmem__grace_wait(&r->wait);
+		retired_free(r);
+		n++;
+	}
+	pthread_mutex_lock(&a->write_lock);
+	a->nretired -= n;
+	pthread_mutex_unlock(&a->write_lock);
 	return 0;
 }
 
