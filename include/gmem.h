@@ -319,7 +319,8 @@ struct gmem_region_config {
  * GMEM_BACKING_FD, a regular file shorter than @cfg->offset + @cfg->len
  * (the guest touching the missing part would raise SIGBUS in the VMM), or
  * a @cfg->page_size that is not a supported power of two or does not divide
- * @cfg->len, or a @cfg->dirty_page_size that is not a power of two; -EOVERFLOW if @cfg->gpa + @cfg->len
+ * @cfg->len, or, with GMEM_REGION_DIRTY_LOG, a @cfg->dirty_page_size
+ * that is neither 0 nor a power of two; -EOVERFLOW if @cfg->gpa + @cfg->len
  * exceeds 2^64 or @cfg->offset + @cfg->len overflows; -ENOMEM if memory
  * runs out; otherwise the errno of the failing fcntl(2), memfd_create(2) or
  * mmap(2) (for example -EBADF for a closed fd, -EACCES for a file opened
@@ -1105,6 +1106,8 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_region_dirty_harvest(gmem_region *region,
  * @gpa: first guest address, a multiple of @page_size.
  * @len: length, a multiple of @page_size (0 harvests nothing).
  * @page_size: the dirty page size of the tracked regions in the range.
+ *
+ * On any error nothing is cleared.
  * @bitmap: receives len / page_size bits in guest page-frame order.
  * @nwords: number of 64-bit words at @bitmap; at least
  *          ceil(len / page_size / 64).
@@ -1155,6 +1158,9 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_dirty_reset(const gmem_map *map,
  *
  * Marks every page of [@gpa, @gpa + @len) in the tracked regions it covers
  * (QEMU marks at address_space_unmap(); call this at the equivalent point).
+ *
+ * Read-only regions are marked too (their memory may have been written
+ * through another mapping of the same file).
  *
  * Return: 0; -EINVAL for a NULL @map; -EOVERFLOW; -EFAULT if the range has
  * a hole (nothing marked).  Thread-safe.

@@ -10,6 +10,7 @@
 #include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -61,7 +62,8 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 	struct gmem_dirty *d;
 	uint64_t nbits, nwords;
 	unsigned shift;
-	size_t bytes, i;
+	size_t bytes;
+	void *p;
 
 	if (page_size == 0 || (page_size & (page_size - 1)) != 0)
 		return -EINVAL;
@@ -74,18 +76,29 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 	if (nwords > (SIZE_MAX - sizeof(*d)) / sizeof(d->words[0]))
 		return -ENOMEM;
 	bytes = sizeof(*d) + (size_t)nwords * sizeof(d->words[0]);
-	d = malloc(bytes);
-	if (!d)
+	/* mmap, not malloc: the zero pages come lazily (a 1 TiB guest's
+	 * bitmap costs nothing until written), and an absurd size fails with
+	 * ENOMEM from the kernel instead of tripping an allocator abort. */
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
 		return -ENOMEM;
+	d = p;
+	d->bytes = bytes;
 	d->shift = shift;
 	d->first_frame = gpa >> shift;
 	d->nbits = nbits;
 	d->nwords = (size_t)nwords;
-	for (i = 0; i < d->nwords; i++)
-		atomic_init(&d->words[i], 0);
+	/* The words are zero-filled by mmap, which is their initial value. */
 	d->skip_if_set = membarrier_usable();
 	*out = d;
 	return 0;
+}
+
+GMEM_INTERNAL void gmem__dirty_free(struct gmem_dirty *d)
+{
+	if (d)
+		munmap(d, d->bytes);
 }
 
 GMEM_INTERNAL void gmem__dirty_mark_range(const struct gmem_map *m,

@@ -22,6 +22,7 @@
 #include "internal.h"
 
 struct gmem_dirty {
+	size_t bytes;	      /* size of this mapping */
 	unsigned shift;	      /* log2 of the dirty page size */
 	bool skip_if_set;     /* the harvester issues membarrier */
 	uint64_t first_frame; /* region start >> shift */
@@ -32,6 +33,8 @@ struct gmem_dirty {
 
 GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 				  uint64_t last, uint64_t page_size);
+
+GMEM_INTERNAL void gmem__dirty_free(struct gmem_dirty *d);
 
 /* Mark [gpa, gpa + len) dirty; the range lies inside the region. */
 static inline void gmem__dirty_mark(struct gmem_dirty *d, uint64_t gpa,

@@ -237,7 +237,7 @@ static int create_mapping(struct gmem_region *r,
 
 static void region_destroy(struct gmem_region *r)
 {
-	free(r->dirty);
+	gmem__dirty_free(r->dirty);
 	if (r->unmap_base)
 		munmap(r->unmap_base, r->unmap_len);
 	if (r->fd >= 0)
