@@ -325,7 +325,9 @@ struct gmem_region_config {
  * runs out; otherwise the errno of the failing fcntl(2), memfd_create(2) or
  * mmap(2) (for example -EBADF for a closed fd, -EACCES for a file opened
  * without the needed access, -ENODEV for a file that cannot be mapped).
- * Nothing is leaked on failure.  Thread-safe.
+ * The checks common to every backing (size, backing, flags, length, range)
+ * come first, in that order, then the backing's own.  Nothing is leaked on
+ * failure.  Thread-safe.
  */
 GMEM_EXPORT GMEM_WARN_UNUSED int
 gmem_region_new(gmem_region **out, const struct gmem_region_config *cfg);
@@ -678,7 +680,7 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_translate_exact(const gmem_map *map,
  * gmem_check_range() - whether a whole range is accessible.
  * @map: map.
  * @gpa: first guest address.
- * @len: length; 0 always succeeds.
+ * @len: length; 0 succeeds at any address (given a valid @map and @access).
  * @access: GMEM_ACCESS_READ, GMEM_ACCESS_WRITE or both.
  *
  * Return: 0 if every byte is mapped with the needed permission; otherwise
@@ -1113,9 +1115,10 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_region_dirty_harvest(gmem_region *region,
  *          ceil(len / page_size / 64).
  *
  * Return: 0; -EINVAL for NULL arguments, a @page_size that is not a power
- * of two, an unaligned @gpa or @len, or a tracked region in the range with
- * a different dirty page size (nothing cleared); -EOVERFLOW if the range
- * runs past 2^64; -ENOBUFS if @nwords is too small.  Thread-safe.
+ * of two, or an unaligned @gpa or @len; -EOVERFLOW if the range runs past
+ * 2^64; -ENOBUFS if @nwords is too small; -EINVAL if a tracked region in
+ * the range has a different dirty page size.  Errors are checked in that
+ * order; nothing is cleared on any error.  Thread-safe.
  */
 GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_dirty_harvest(const gmem_map *map,
 							uint64_t gpa,

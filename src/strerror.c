@@ -46,7 +46,7 @@ GMEM_EXPORT const char *gmem_strerror(int err)
 	case ENOMEM:
 		return "out of memory";
 	case ENOBUFS:
-		return "not enough iovec entries for the range";
+		return "output buffer too small (iovec entries or bitmap words)";
 	case EXDEV:
 		return "guest range spans more than one region";
 	case EAGAIN:
