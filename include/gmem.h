@@ -1187,13 +1187,22 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_map_mark_dirty(const gmem_map *map,
  * *@done always receives the number of bytes transferred, also when an
  * error is returned.  Transfers fill the range from its start with no gap:
  * they stop at end of file, after a short transfer (the descriptor had no
- * more to give or take right now), or when the range is complete.  EINTR
- * is retried.  A descriptor that would block gives -EAGAIN with the bytes
- * done so far in *@done.  Other errors give their negative errno.
+ * more to give or take right now, including a non-blocking descriptor that
+ * would block after some bytes moved), or when the range is complete.
+ * EINTR is retried.  A descriptor that would block before any byte moved
+ * gives -EAGAIN.  Other errors give their negative errno.
+ *
+ * A range of up to IOV_MAX (1024) fragments moves in one system call per
+ * transfer, so datagram and seqpacket message boundaries are kept; longer
+ * ranges take several calls.
  *
  * The _exact variants insist on all @len bytes: they keep going after short
- * transfers and return -ENODATA on end of file (read) or -EIO when write
- * accepts nothing (write), with *@done set.
+ * transfers and return -ENODATA on end of file (read), -EIO when write
+ * accepts nothing (write), or -EAGAIN when the descriptor would block, with
+ * *@done set.
+ *
+ * -ENOMEM if a range of more than 16 fragments needs an iovec array and
+ * memory runs out (nothing transferred).
  *
  * Guest pages filled from the descriptor are marked dirty (only the bytes
  * actually read).  Thread-safe: concurrent calls on one descriptor

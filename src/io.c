@@ -10,11 +10,20 @@
 #include "dirty.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* iovecs per system call; the rest of the range goes in later calls. */
-#define GMEM_IO_BATCH 64
+/*
+ * Fragments per system call: up to IOV_MAX, so a datagram or seqpacket
+ * message that fits in IOV_MAX fragments moves in one call, boundaries
+ * intact.  Small ranges use an on-stack array (VMM coroutine stacks can be
+ * tiny); larger ones allocate.
+ */
+#define GMEM_IO_STACK_IOV 16
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
 
 enum io_mode {
 	IO_STOP_SHORT = 0, /* return after EOF or a short transfer */
@@ -31,9 +40,23 @@ struct io_req {
 	enum io_mode mode;
 };
 
-/* Host fragments of [gpa, gpa + len), at most GMEM_IO_BATCH of them. */
+/* Number of fragments of a validated range, capped at IOV_MAX. */
+static int count_frags(const struct gmem_map *m, size_t first, uint64_t gpa,
+		       uint64_t len)
+{
+	struct gmem_frag f;
+	uint8_t *host;
+	int cnt = 0;
+
+	gmem__frag_init(&f, m, first, gpa, len);
+	while (cnt < IOV_MAX && gmem__frag_next(&f, &host) != 0)
+		cnt++;
+	return cnt;
+}
+
+/* Host fragments of [gpa, gpa + len), at most max of them. */
 static int fill_iov(const struct gmem_map *m, uint64_t gpa, uint64_t len,
-		    struct iovec *iov, uint64_t *batch)
+		    struct iovec *iov, int max, uint64_t *batch)
 {
 	struct gmem_frag f;
 	uint8_t *host;
@@ -42,7 +65,7 @@ static int fill_iov(const struct gmem_map *m, uint64_t gpa, uint64_t len,
 
 	gmem__frag_init(&f, m, gmem__lookup(m, gpa), gpa, len);
 	*batch = 0;
-	while (cnt < GMEM_IO_BATCH && (n = gmem__frag_next(&f, &host)) != 0) {
+	while (cnt < max && (n = gmem__frag_next(&f, &host)) != 0) {
 		/* A single iovec must fit ssize_t. */
 		if (n > (uint64_t)SSIZE_MAX - *batch)
 			n = (uint64_t)SSIZE_MAX - *batch;
@@ -69,27 +92,26 @@ static ssize_t io_call(const struct io_req *rq, const struct iovec *iov,
 				 (off_t)(rq->offset + (int64_t)done));
 }
 
-static int io_run(const struct io_req *rq, size_t *done_out)
+static int io_loop(const struct io_req *rq, struct iovec *iov, int max,
+		   size_t *done_out)
 {
-	struct iovec iov[GMEM_IO_BATCH];
-	uint64_t done = 0, ok;
-	size_t first;
-	int err;
+	uint64_t done = 0;
 
-	err = gmem__span(rq->m, rq->gpa, rq->len,
-			 rq->to_guest ? GMEM_ACCESS_WRITE : GMEM_ACCESS_READ,
-			 &ok, &first);
-	if (err)
-		return err;
 	while (done < rq->len) {
 		uint64_t pos = rq->gpa + done, batch;
-		int cnt = fill_iov(rq->m, pos, rq->len - done, iov, &batch);
+		int cnt = fill_iov(rq->m, pos, rq->len - done, iov, max, &batch);
 		ssize_t n = io_call(rq, iov, cnt, done);
 
 		if (n < 0) {
-			if (errno == EINTR)
+			int e = errno == EWOULDBLOCK ? EAGAIN : errno;
+
+			if (e == EINTR)
 				continue;
-			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+			/* Would block after progress: that is a short
+			 * transfer, unless the caller insists on all. */
+			if (e == EAGAIN && done > 0 && rq->mode != IO_EXACT)
+				return 0;
+			return -e;
 		}
 		if (rq->to_guest && n > 0)
 			gmem__dirty_mark_range(rq->m, gmem__lookup(rq->m, pos),
@@ -105,6 +127,30 @@ static int io_run(const struct io_req *rq, size_t *done_out)
 			return 0;
 	}
 	return 0;
+}
+
+static int io_run(const struct io_req *rq, size_t *done_out)
+{
+	struct iovec stack_iov[GMEM_IO_STACK_IOV], *iov = stack_iov;
+	uint64_t ok;
+	size_t first;
+	int err, max;
+
+	err = gmem__span(rq->m, rq->gpa, rq->len,
+			 rq->to_guest ? GMEM_ACCESS_WRITE : GMEM_ACCESS_READ,
+			 &ok, &first);
+	if (err)
+		return err;
+	max = count_frags(rq->m, first, rq->gpa, rq->len);
+	if (max > GMEM_IO_STACK_IOV) {
+		iov = malloc((size_t)max * sizeof(*iov));
+		if (!iov)
+			return -ENOMEM;
+	}
+	err = io_loop(rq, iov, max, done_out);
+	if (iov != stack_iov)
+		free(iov);
+	return err;
 }
 
 static int io_start(const struct gmem_map *m, uint64_t gpa, size_t len, int fd,

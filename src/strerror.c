@@ -8,6 +8,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <string.h>
 
 #define GMEM_STR_(x) #x
 #define GMEM_STR(x) GMEM_STR_(x)
@@ -68,6 +69,19 @@ GMEM_EXPORT const char *gmem_strerror(int err)
 	case ENOSYS:
 		return "operation not supported by this kernel";
 	default:
-		return "unknown error";
+		break;
 	}
+	/* Errors passed through from the kernel (readv, mmap, ...):
+	 * glibc's description table, which is static and thread-safe. */
+#if defined(__GLIBC__) && defined(__GLIBC_PREREQ)
+#if __GLIBC_PREREQ(2, 32)
+	{
+		const char *d = strerrordesc_np(code);
+
+		if (d)
+			return d;
+	}
+#endif
+#endif
+	return "unknown error";
 }

@@ -69,7 +69,7 @@ static uint8_t *hp(uint64_t gpa)
 	for (size_t i = 0; i < NREGS; i++)
 		if (gpa >= regs[i].gpa && gpa - regs[i].gpa < regs[i].len)
 			return regs[i].host + (gpa - regs[i].gpa);
-	return NULL;
+	tap_bail("hp(%#" PRIx64 "): address outside the fixture", gpa);
 }
 
 static void setup(void)
