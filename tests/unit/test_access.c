@@ -39,6 +39,7 @@
 #include <sys/uio.h>
 
 #include "gmem.h"
+#include "testutil.h"
 #include "tap.h"
 
 #define TOP (UINT64_MAX - 0xfffu) /* 2^64 - 0x1000 */
@@ -47,19 +48,7 @@
 #define WR GMEM_ACCESS_WRITE
 #define RW GMEM_ACCESS_RW
 
-struct reg {
-	const char *name;
-	uint64_t gpa;
-	uint64_t len;
-	uint32_t flags;
-	uint32_t backing;
-	uint8_t *alloc; /* malloc'd block (USER) */
-	uint8_t *host;	/* host address of the region's first byte */
-	uint8_t *snap;	/* snapshot of the contents */
-	gmem_region *r;
-};
-
-static struct reg regs[] = {
+static struct fx_reg regs[] = {
 	{ "Z", 0x0000, 0x1000, 0, GMEM_BACKING_USER, NULL, NULL, NULL, NULL },
 	{ "A", 0x1000, 0x1000, 0, GMEM_BACKING_USER, NULL, NULL, NULL, NULL },
 	{ "B", 0x2000, 0x1000, 0, GMEM_BACKING_USER, NULL, NULL, NULL, NULL },
@@ -85,102 +74,44 @@ static uint8_t pattern(uint64_t gpa)
 	return (uint8_t)((gpa * 131u) ^ (gpa >> 8) ^ 0x5au);
 }
 
-static struct reg *reg_of(uint64_t gpa)
-{
-	for (size_t i = 0; i < NREGS; i++)
-		if (gpa >= regs[i].gpa && gpa - regs[i].gpa < regs[i].len)
-			return &regs[i];
-	return NULL;
-}
-
 /* Expected host address of a mapped guest byte (NULL for a hole). */
 static uint8_t *hp(uint64_t gpa)
 {
-	struct reg *r = reg_of(gpa);
-
-	return r ? r->host + (gpa - r->gpa) : NULL;
+	return fx_host(regs, NREGS, gpa);
 }
 
 static void setup(void)
 {
-	for (size_t i = 0; i < NREGS; i++) {
-		struct reg *g = &regs[i];
-		struct gmem_region_config cfg = GMEM_REGION_CONFIG_INIT;
-		int rc;
-
-		cfg.backing = g->backing;
-		cfg.flags = g->flags;
-		cfg.gpa = g->gpa;
-		cfg.len = g->len;
-		if (g->backing == GMEM_BACKING_USER) {
-			size_t off = (size_t)(g->gpa % 8);
-
-			/* malloc is 16-aligned: host % 8 == gpa % 8, and the
-			 * block ends exactly at the region's end. */
-			g->alloc = malloc(off + g->len);
-			if (!g->alloc)
-				tap_bail("malloc");
-			g->host = g->alloc + off;
-			cfg.host = g->host;
-		}
-		rc = gmem_region_new(&g->r, &cfg);
-		if (rc != 0)
-			tap_bail("gmem_region_new(%s): %d", g->name, rc);
-		if (g->backing != GMEM_BACKING_USER)
-			g->host = gmem_region_host(g->r);
-		if (!g->host)
-			tap_bail("no host address for %s", g->name);
-		g->snap = malloc(g->len);
-		if (!g->snap)
-			tap_bail("malloc");
-	}
-	{
-		gmem_region *rs[NREGS];
-
-		/* Hand the regions over in reverse order: any order works. */
-		for (size_t i = 0; i < NREGS; i++)
-			rs[i] = regs[NREGS - 1 - i].r;
-		if (gmem_map_new(&M, rs, NREGS, 0) != 0)
-			tap_bail("gmem_map_new");
-	}
+	/* Regions handed over in reverse order: any order works. */
+	M = fx_setup(regs, NREGS, 1);
 	if (gmem_map_new(&EMPTY, NULL, 0, 0) != 0)
 		tap_bail("gmem_map_new(empty)");
 }
 
 static void teardown(void)
 {
-	gmem_map_free(M);
 	gmem_map_free(EMPTY);
-	for (size_t i = 0; i < NREGS; i++) {
-		gmem_region_free(regs[i].r);
-		free(regs[i].alloc);
-		free(regs[i].snap);
-	}
+	fx_teardown(regs, NREGS, M);
 }
 
-/* Fill every region with the address-derived pattern. */
 static void reset_all(void)
 {
-	for (size_t i = 0; i < NREGS; i++)
-		for (uint64_t o = 0; o < regs[i].len; o++)
-			regs[i].host[o] = pattern(regs[i].gpa + o);
+	fx_reset(regs, NREGS, pattern, 1);
 }
 
 static void snapshot(void)
 {
-	for (size_t i = 0; i < NREGS; i++)
-		memcpy(regs[i].snap, regs[i].host, regs[i].len);
+	fx_snapshot(regs, NREGS);
 }
 
-/* Whether all guest memory still equals the last snapshot. */
 static int unchanged(void)
 {
-	for (size_t i = 0; i < NREGS; i++)
-		if (memcmp(regs[i].snap, regs[i].host, regs[i].len) != 0) {
-			diag("  region %s changed", regs[i].name);
-			return 0;
-		}
-	return 1;
+	return fx_unchanged(regs, NREGS);
+}
+
+static int changed_only(uint64_t gpa, uint64_t len)
+{
+	return fx_changed_only(regs, NREGS, gpa, len);
 }
 
 /* Copy guest bytes [gpa, gpa + len) (all mapped) out via host pointers. */
@@ -208,25 +139,6 @@ static int guest_is(uint64_t gpa, const void *buf, size_t len)
 		if (!p || *p != b[i]) {
 			diag("  guest byte %#" PRIx64 " differs", gpa + i);
 			return 0;
-		}
-	}
-	return 1;
-}
-
-/* Whether snapshot and memory differ exactly on [gpa, gpa + len). */
-static int changed_only(uint64_t gpa, uint64_t len)
-{
-	for (size_t i = 0; i < NREGS; i++) {
-		struct reg *g = &regs[i];
-
-		for (uint64_t o = 0; o < g->len; o++) {
-			uint64_t a = g->gpa + o;
-			int inside = a >= gpa && a - gpa < len;
-
-			if (!inside && g->snap[o] != g->host[o]) {
-				diag("  byte %#" PRIx64 " outside the range changed", a);
-				return 0;
-			}
 		}
 	}
 	return 1;
@@ -1237,7 +1149,7 @@ static int model_partial(uint64_t gpa, uint64_t len, int write, size_t *done)
 static int model_matches_memory(void)
 {
 	for (size_t i = 0; i < NREGS; i++) {
-		struct reg *g = &regs[i];
+		struct fx_reg *g = &regs[i];
 
 		if (memcmp(g->host, model + midx(g->gpa), g->len) != 0) {
 			diag("  region %s differs from the model", g->name);
@@ -1288,7 +1200,7 @@ static void test_random(void)
 	memset(mro, 0, sizeof(mro));
 	reset_all();
 	for (size_t i = 0; i < NREGS; i++) {
-		struct reg *g = &regs[i];
+		struct fx_reg *g = &regs[i];
 		size_t k = midx(g->gpa);
 
 		memcpy(model + k, g->host, g->len);

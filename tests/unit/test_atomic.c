@@ -32,24 +32,13 @@
 #include <string.h>
 
 #include "gmem.h"
+#include "testutil.h"
 #include "tap.h"
 
 #define TOP (UINT64_MAX - 0xfffu)
 #define RO GMEM_REGION_READONLY
 
-struct reg {
-	const char *name;
-	uint64_t gpa;
-	uint64_t len;
-	uint32_t flags;
-	uint32_t backing;
-	uint8_t *alloc;
-	uint8_t *host;
-	uint8_t *snap;
-	gmem_region *r;
-};
-
-static struct reg regs[] = {
+static struct fx_reg regs[] = {
 	{ "Z", 0x0000, 0x1000, 0, GMEM_BACKING_USER, NULL, NULL, NULL, NULL },
 	{ "W", 0x1000, 12, 0, GMEM_BACKING_USER, NULL, NULL, NULL, NULL },
 	{ "V", 0x2000, 12, 0, GMEM_BACKING_USER, NULL, NULL, NULL, NULL },
@@ -71,101 +60,37 @@ static uint8_t pattern(uint64_t gpa)
 
 static uint8_t *hp(uint64_t gpa)
 {
-	for (size_t i = 0; i < NREGS; i++)
-		if (gpa >= regs[i].gpa && gpa - regs[i].gpa < regs[i].len)
-			return regs[i].host + (gpa - regs[i].gpa);
-	return NULL;
+	return fx_host(regs, NREGS, gpa);
 }
 
 static void setup(void)
 {
-	gmem_region *rs[NREGS];
-
-	for (size_t i = 0; i < NREGS; i++) {
-		struct reg *g = &regs[i];
-		struct gmem_region_config cfg = GMEM_REGION_CONFIG_INIT;
-		int rc;
-
-		cfg.backing = g->backing;
-		cfg.flags = g->flags;
-		cfg.gpa = g->gpa;
-		cfg.len = g->len;
-		if (g->backing == GMEM_BACKING_USER) {
-			size_t off = (size_t)(g->gpa % 8);
-
-			g->alloc = malloc(off + g->len);
-			if (!g->alloc)
-				tap_bail("malloc");
-			g->host = g->alloc + off;
-			cfg.host = g->host;
-		}
-		rc = gmem_region_new(&g->r, &cfg);
-		if (rc != 0)
-			tap_bail("gmem_region_new(%s): %d", g->name, rc);
-		if (g->backing != GMEM_BACKING_USER)
-			g->host = gmem_region_host(g->r);
-		if (!g->host)
-			tap_bail("no host address for %s", g->name);
-		g->snap = malloc(g->len);
-		if (!g->snap)
-			tap_bail("malloc");
-		rs[i] = g->r;
-	}
-	if (gmem_map_new(&M, rs, NREGS, 0) != 0)
-		tap_bail("gmem_map_new");
+	M = fx_setup(regs, NREGS, 0);
 }
 
 static void teardown(void)
 {
-	gmem_map_free(M);
-	for (size_t i = 0; i < NREGS; i++) {
-		gmem_region_free(regs[i].r);
-		free(regs[i].alloc);
-		free(regs[i].snap);
-	}
+	fx_teardown(regs, NREGS, M);
 }
 
 static void reset_all(void)
 {
-	for (size_t i = 0; i < NREGS; i++) {
-		if (regs[i].backing != GMEM_BACKING_USER)
-			continue;
-		for (uint64_t o = 0; o < regs[i].len; o++)
-			regs[i].host[o] = pattern(regs[i].gpa + o);
-	}
+	fx_reset(regs, NREGS, pattern, 0);
 }
 
 static void snapshot(void)
 {
-	for (size_t i = 0; i < NREGS; i++)
-		memcpy(regs[i].snap, regs[i].host, regs[i].len);
+	fx_snapshot(regs, NREGS);
 }
 
 static int unchanged(void)
 {
-	for (size_t i = 0; i < NREGS; i++)
-		if (memcmp(regs[i].snap, regs[i].host, regs[i].len) != 0) {
-			diag("  region %s changed", regs[i].name);
-			return 0;
-		}
-	return 1;
+	return fx_unchanged(regs, NREGS);
 }
 
 static int changed_only(uint64_t gpa, uint64_t len)
 {
-	for (size_t i = 0; i < NREGS; i++) {
-		struct reg *g = &regs[i];
-
-		for (uint64_t o = 0; o < g->len; o++) {
-			uint64_t a = g->gpa + o;
-
-			if (!(a >= gpa && a - gpa < len) && g->snap[o] != g->host[o]) {
-				diag("  byte %#" PRIx64 " outside the word changed", a);
-				return 0;
-			}
-		}
-	}
-	return 1;
+	return fx_changed_only(regs, NREGS, gpa, len);
 }
 
 /* ------------------------------------------------------------------------ */

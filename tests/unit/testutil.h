@@ -10,10 +10,12 @@
 #define GMEM_TESTS_TESTUTIL_H
 
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -21,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gmem.h"
 #include "tap.h"
 
 /* The host page size. */
@@ -204,6 +207,147 @@ tu_is_ptr(const void *got, const void *want, const char *fmt, ...)
 	if (!pass)
 		diag("  got: %p, expected: %p", got, want);
 	return pass;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Region-table fixture (access, typed and atomic tests): a table of regions */
+/* mapped into one map, with host-side views for checking what an access    */
+/* did.  USER regions live in malloc'd blocks that end exactly where the     */
+/* region ends, so ASan reports a one-byte overrun by the library; malloc's  */
+/* 16-byte alignment plus an offset of gpa % 8 keeps host % 8 == gpa % 8.    */
+/* ------------------------------------------------------------------------ */
+
+struct fx_reg {
+	const char *name;
+	uint64_t gpa;
+	uint64_t len;
+	uint32_t flags;
+	uint32_t backing;
+	uint8_t *alloc; /* malloc'd block (USER) */
+	uint8_t *host;	/* host address of the region's first byte */
+	uint8_t *snap;	/* snapshot of the contents */
+	gmem_region *r;
+};
+
+/* The region holding gpa, or NULL for a hole. */
+static inline struct fx_reg *fx_reg_of(struct fx_reg *regs, size_t n, uint64_t gpa)
+{
+	for (size_t i = 0; i < n; i++)
+		if (gpa >= regs[i].gpa && gpa - regs[i].gpa < regs[i].len)
+			return &regs[i];
+	return NULL;
+}
+
+/* Expected host address of a mapped guest byte, or NULL for a hole. */
+static inline uint8_t *fx_host(struct fx_reg *regs, size_t n, uint64_t gpa)
+{
+	struct fx_reg *r = fx_reg_of(regs, n, gpa);
+
+	return r ? r->host + (gpa - r->gpa) : NULL;
+}
+
+/* Create every region and a map of all of them (handed over in reverse
+ * order when asked: the map must sort them). */
+static inline gmem_map *fx_setup(struct fx_reg *regs, size_t n, int reverse)
+{
+	gmem_region **rs = calloc(n, sizeof(*rs));
+	gmem_map *map;
+
+	if (!rs)
+		tap_bail("calloc");
+	for (size_t i = 0; i < n; i++) {
+		struct fx_reg *g = &regs[i];
+		struct gmem_region_config cfg = GMEM_REGION_CONFIG_INIT;
+		int rc;
+
+		cfg.backing = g->backing;
+		cfg.flags = g->flags;
+		cfg.gpa = g->gpa;
+		cfg.len = g->len;
+		if (g->backing == GMEM_BACKING_USER) {
+			size_t off = (size_t)(g->gpa % 8);
+
+			g->alloc = malloc(off + g->len);
+			if (!g->alloc)
+				tap_bail("malloc");
+			g->host = g->alloc + off;
+			cfg.host = g->host;
+		}
+		rc = gmem_region_new(&g->r, &cfg);
+		if (rc != 0)
+			tap_bail("gmem_region_new(%s): %d", g->name, rc);
+		if (g->backing != GMEM_BACKING_USER)
+			g->host = gmem_region_host(g->r);
+		if (!g->host)
+			tap_bail("no host address for %s", g->name);
+		g->snap = malloc(g->len);
+		if (!g->snap)
+			tap_bail("malloc");
+		rs[reverse ? n - 1 - i : i] = g->r;
+	}
+	if (gmem_map_new(&map, rs, n, 0) != 0)
+		tap_bail("gmem_map_new");
+	free(rs);
+	return map;
+}
+
+static inline void fx_teardown(struct fx_reg *regs, size_t n, gmem_map *map)
+{
+	gmem_map_free(map);
+	for (size_t i = 0; i < n; i++) {
+		gmem_region_free(regs[i].r);
+		free(regs[i].alloc);
+		free(regs[i].snap);
+	}
+}
+
+/* Fill regions with pattern(gpa): the USER ones, and the library-mapped
+ * ones too when asked (they must not be read-only: PROT_READ faults). */
+static inline void fx_reset(struct fx_reg *regs, size_t n,
+			    uint8_t (*pattern)(uint64_t gpa), int mapped_too)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (regs[i].backing != GMEM_BACKING_USER && !mapped_too)
+			continue;
+		for (uint64_t o = 0; o < regs[i].len; o++)
+			regs[i].host[o] = pattern(regs[i].gpa + o);
+	}
+}
+
+static inline void fx_snapshot(struct fx_reg *regs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		memcpy(regs[i].snap, regs[i].host, regs[i].len);
+}
+
+/* Whether every region still matches its snapshot. */
+static inline int fx_unchanged(const struct fx_reg *regs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(regs[i].snap, regs[i].host, regs[i].len) != 0) {
+			diag("  region %s changed", regs[i].name);
+			return 0;
+		}
+	return 1;
+}
+
+/* Whether memory differs from the snapshot only inside [gpa, gpa + len). */
+static inline int fx_changed_only(const struct fx_reg *regs, size_t n,
+				  uint64_t gpa, uint64_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct fx_reg *g = &regs[i];
+
+		for (uint64_t o = 0; o < g->len; o++) {
+			uint64_t a = g->gpa + o;
+
+			if (!(a >= gpa && a - gpa < len) && g->snap[o] != g->host[o]) {
+				diag("  byte %#" PRIx64 " outside the range changed", a);
+				return 0;
+			}
+		}
+	}
+	return 1;
 }
 
 #endif /* GMEM_TESTS_TESTUTIL_H */
