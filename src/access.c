@@ -54,21 +54,36 @@ static int span_all(const struct gmem_map *m, uint64_t gpa, uint64_t len,
 	return gmem__span(m, gpa, len, access, &ok, first);
 }
 
+/* Checks shared by the translations; *slot is gpa's region. */
+static inline int translate_start(const struct gmem_map *m, uint64_t gpa,
+				  uint64_t len, unsigned access, void **host,
+				  const struct gmem_slot **slot)
+{
+	size_t i;
+
+	if (unlikely(!m || !host || len == 0 || !gmem__access_valid(access)))
+		return -EINVAL;
+	if (unlikely(gmem_range_check(gpa, len)))
+		return -EOVERFLOW;
+	i = gmem__lookup(m, gpa);
+	if (unlikely(i == GMEM_NO_SLOT))
+		return -EFAULT;
+	*slot = &m->slots[i];
+	return 0;
+}
+
 GMEM_EXPORT int gmem_translate(const gmem_map *map, uint64_t gpa, uint64_t len,
 			       unsigned access, void **host, uint64_t *avail)
 {
 	const struct gmem_slot *s;
 	uint64_t tail_m1;
-	size_t i;
+	int err;
 
-	if (!map || !host || !avail || len == 0 || !gmem__access_valid(access))
+	if (!avail)
 		return -EINVAL;
-	if (gmem_range_check(gpa, len))
-		return -EOVERFLOW;
-	i = gmem__lookup(map, gpa);
-	if (i == GMEM_NO_SLOT)
-		return -EFAULT;
-	s = &map->slots[i];
+	err = translate_start(map, gpa, len, access, host, &s);
+	if (err)
+		return err;
 	if ((access & GMEM_ACCESS_WRITE) && !s->writable)
 		return -EACCES;
 	tail_m1 = gmem__slot_tail_m1(s, gpa);
@@ -81,17 +96,12 @@ GMEM_EXPORT int gmem_translate_exact(const gmem_map *map, uint64_t gpa,
 				     uint64_t len, unsigned access, void **host)
 {
 	const struct gmem_slot *s;
-	size_t i;
+	size_t first;
 	int err;
 
-	if (!map || !host || len == 0 || !gmem__access_valid(access))
-		return -EINVAL;
-	if (gmem_range_check(gpa, len))
-		return -EOVERFLOW;
-	i = gmem__lookup(map, gpa);
-	if (i == GMEM_NO_SLOT)
-		return -EFAULT;
-	s = &map->slots[i];
+	err = translate_start(map, gpa, len, access, host, &s);
+	if (err)
+		return err;
 	if (likely(len - 1 <= gmem__slot_tail_m1(s, gpa))) {
 		if ((access & GMEM_ACCESS_WRITE) && !s->writable)
 			return -EACCES;
@@ -99,7 +109,7 @@ GMEM_EXPORT int gmem_translate_exact(const gmem_map *map, uint64_t gpa,
 		return 0;
 	}
 	/* Holes and permissions anywhere in the range come before -EXDEV. */
-	err = span_all(map, gpa, len, access, &i);
+	err = span_all(map, gpa, len, access, &first);
 	return err ? err : -EXDEV;
 }
 
