@@ -22,17 +22,21 @@ set ylabel 'ns per translation (log scale; lower is better)'
 set logscale x 2
 set logscale y 10
 set xrange [0.7:1500]
+set yrange [0.2:600]
 set xtics ('1' 1, '8' 8, '64' 64, '1024' 1024)
 set format y '%g'
 set grid xtics ytics mytics lc rgb '#dddddd'
 set key top left box opaque
 set border 3
+set style textbox opaque noborder margins 1,1
+set ytics add ('0.5' 0.5, '2' 2, '5' 5, '20' 20, '50' 50, '200' 200)
 set tics nomirror
 
 plot \
   data using 1:2 with linespoints lw 2.5 pt 7 ps 1.4 lc rgb '#d62728' title 'libgmem (gmem\_translate\_exact)', \
   data using 1:3 with linespoints lw 2 pt 5 ps 1.2 lc rgb '#1f77b4' title 'rust-vmm vm-memory 0.10 (get\_host\_address)', \
   data using 1:4 with linespoints lw 2 pt 9 ps 1.4 lc rgb '#2ca02c' title 'C floor (branchless bsearch)', \
+  data using 1:($4 * 1.1) with lines lw 1.5 dt 2 lc rgb '#2ca02c' title 'target: 1.1 x C floor', \
   data using 1:5 with linespoints lw 2 pt 13 ps 1.3 lc rgb '#9467bd' title 'DPDK vhost (rte\_vhost\_va\_from\_guest\_pa)', \
   data using 1:6 with points pt 6 ps 1.6 lc rgb '#2ca02c' title 'C floor, 1 region (base + offset)', \
-  data using 1:2:(sprintf('%.1f', $2)) with labels offset 0,1.1 tc rgb '#d62728' font ',9' notitle
+  data using 1:2:(sprintf('%.1f', $2)) with labels boxed offset -2.6,0.9 tc rgb '#d62728' font ',10' notitle

@@ -37,6 +37,8 @@ if [ -n "$missing" ]; then
 	elif [ "$(id -u)" = 0 ]; then
 		echo "run-peers.sh: installing$missing" >&2
 		apt-get update >&2
+		# $missing is a space-separated package list: split it on purpose.
+		# shellcheck disable=SC2086
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing >&2
 	else
 		echo "run-peers.sh: missing packages:$missing; run as root or: sudo apt-get install$missing" >&2
