@@ -36,6 +36,16 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 
 GMEM_INTERNAL void gmem__dirty_free(struct gmem_dirty *d);
 
+/* Set mask in one bitmap word, skipping the RMW when already set (and the
+ * harvester's membarrier makes the skip safe: see above). */
+static inline void gmem__dirty_set(const struct gmem_dirty *d,
+				   atomic_uint_least64_t *w, uint64_t mask)
+{
+	if (!d->skip_if_set ||
+	    (atomic_load_explicit(w, memory_order_relaxed) & mask) != mask)
+		atomic_fetch_or_explicit(w, mask, memory_order_release);
+}
+
 /* Mark [gpa, gpa + len) dirty; the range lies inside the region. */
 static inline void gmem__dirty_mark(struct gmem_dirty *d, uint64_t gpa,
 				    uint64_t len)
@@ -43,6 +53,10 @@ static inline void gmem__dirty_mark(struct gmem_dirty *d, uint64_t gpa,
 	uint64_t f = (gpa >> d->shift) - d->first_frame;
 	uint64_t l = ((gpa + (len - 1)) >> d->shift) - d->first_frame;
 
+	if (likely(f == l)) { /* typed writes and atomics: one page */
+		gmem__dirty_set(d, &d->words[f / 64], 1ULL << (f % 64));
+		return;
+	}
 	while (f <= l) {
 		unsigned bit = (unsigned)(f % 64);
 		uint64_t n = 64 - bit, mask;
@@ -51,9 +65,7 @@ static inline void gmem__dirty_mark(struct gmem_dirty *d, uint64_t gpa,
 		if (n > l - f + 1)
 			n = l - f + 1;
 		mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
-		if (!d->skip_if_set ||
-		    (atomic_load_explicit(w, memory_order_relaxed) & mask) != mask)
-			atomic_fetch_or_explicit(w, mask, memory_order_release);
+		gmem__dirty_set(d, w, mask);
 		if (n > l - f)
 			break;
 		f += n;

@@ -17,8 +17,9 @@ static struct gmem_map *map_alloc(size_t count, size_t max_regions)
 	size_t bytes = sizeof(*m) + count * (sizeof(uint64_t) +
 					     sizeof(struct gmem_slot));
 
-	/* count <= GMEM_MAP_LIMIT_MAX_REGIONS, so bytes cannot overflow. */
-	m = calloc(1, bytes);
+	/* count <= GMEM_MAP_LIMIT_MAX_REGIONS, so bytes cannot overflow.  No
+	 * zeroing: every key and slot is written before the map is used. */
+	m = malloc(bytes);
 	if (!m)
 		return NULL;
 	atomic_init(&m->refs, 1);
@@ -73,7 +74,11 @@ GMEM_EXPORT int gmem_map_new(gmem_map **out, gmem_region *const *regions,
 		if (!sorted)
 			return -ENOMEM;
 		memcpy(sorted, regions, count * sizeof(*sorted));
-		qsort(sorted, count, sizeof(*sorted), cmp_region_start);
+		/* VMMs usually pass regions in order already. */
+		for (i = 1; i < count && sorted[i - 1]->gpa < sorted[i]->gpa; i++)
+			;
+		if (i < count)
+			qsort(sorted, count, sizeof(*sorted), cmp_region_start);
 		/* Sorted by start: overlap can only be with the predecessor. */
 		for (i = 1; i < count; i++) {
 			if (sorted[i - 1]->last >= sorted[i]->gpa) {
