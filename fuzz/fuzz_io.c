@@ -40,16 +40,15 @@
  *     the model after every operation.
  * Any disagreement prints one line to stderr and abort()s.
  *
- * Known library deviations are flagged by default (reproducers:
- * corpus/fuzz_io/crash-*); GMEM_FUZZ_ALLOW_KNOWN=<bitmask> tolerates them so
- * that fuzzing can go past them (bit 0: K1, bit 1: K2; 3 for both):
- *   K1  a non-exact transfer that fills a whole 64-iovec batch and then
- *       finds the descriptor empty (full) returns -EAGAIN with *done > 0
+ * Two library bugs this harness found, both fixed in 1694df2; their
+ * reproducers stay in corpus/fuzz_io/crash-* and are replayed strictly:
+ *   K1  a non-exact transfer that filled a whole 64-iovec batch and then
+ *       found the descriptor empty (full) returned -EAGAIN with *done > 0
  *       instead of 0 (a short transfer);
- *   K2  on a SOCK_SEQPACKET socket a range of more than 64 fragments is
- *       moved with several readv/writev calls: one message is truncated
- *       and the next one appended (read), or one write becomes several
- *       messages (write).  With the knob, such calls are not made.
+ *   K2  on a SOCK_SEQPACKET socket a range of more than 64 fragments was
+ *       moved with several readv/writev calls, splitting messages.
+ * GMEM_FUZZ_ALLOW_KNOWN=<bitmask> (bit 0: K1, bit 1: K2) still tolerates
+ * them, for bisecting old library versions.
  *
  * Input layout (little-endian, missing bytes read as 0):
  *   u8 g                 general regions: g % 6

@@ -439,6 +439,27 @@ static void seed_tiny_file(struct fdp_out *o)
 	verify(o);
 }
 
+/* pread/pwrite offsets: negative ones fail with -EINVAL and *done 0 before
+ * the range is even looked at; huge ones with -EOVERFLOW. */
+static void seed_offsets(struct fdp_out *o)
+{
+	general(o, 1);
+	region(o, TRACKED | PS_64, 0x400); at_low(o, 0x9000);
+	no_tiny(o);
+	chan(o, IO_CH_FILE);
+	feed(o, 300, 1);
+	wr(o, IO_V_POS); a_in(o, 0, 0); l_n(o, 16); off_neg(o, 0);      /* -EINVAL */
+	wr(o, IO_V_POS); a_in(o, 0, 0); l_n(o, 16); off_neg(o, 200);    /* -EINVAL */
+	wr(o, IO_V_POS); a_end(o, 0, 0); l_n(o, 16); off_neg(o, 1);     /* -EINVAL, hole */
+	rd(o, IO_V_POS); a_in(o, 0, 0); l_n(o, 16); off_neg(o, 200);    /* -EINVAL */
+	wr(o, IO_V_POS); a_in(o, 0, 0); l_small(o, 0); off_neg(o, 0);   /* -EINVAL */
+	wr(o, IO_V_POS); a_in(o, 0, 0); l_n(o, 16); off_huge(o, 0);     /* -EOVERFLOW */
+	wr(o, IO_V_POS); a_in(o, 0, 0x20); l_n(o, 16); off_small(o, 20);
+	rd(o, IO_V_POS); a_in(o, 0, 0x40); l_n(o, 40); off_small(o, 10);
+	drain(o);
+	verify(o);
+}
+
 struct seed {
 	const char *name;
 	const char *desc;
@@ -458,6 +479,7 @@ static const struct seed seeds[] = {
 	{ "dirty", "dirty marks cover exactly the bytes read", seed_dirty },
 	{ "top", "a region ending at 2^64", seed_top },
 	{ "tiny_file", "a file across 90 tiny regions, hole, read-only", seed_tiny_file },
+	{ "offsets", "pread/pwrite: negative and huge offsets", seed_offsets },
 };
 
 int main(int argc, char **argv)
