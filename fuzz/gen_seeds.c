@@ -20,76 +20,11 @@
 #include <string.h>
 
 #include "fuzz_input.h"
+#include "seedgen.h"
 
 /* ------------------------------------------------------------------------ */
 /* SHA-1 (FIPS 180-1), for libFuzzer-style file names                        */
 /* ------------------------------------------------------------------------ */
-
-static uint32_t rol(uint32_t x, int n)
-{
-	return (x << n) | (x >> (32 - n));
-}
-
-static void sha1(const uint8_t *msg, size_t len, char hex[41])
-{
-	uint32_t h[5] = { 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476,
-			  0xC3D2E1F0 };
-	size_t total = ((len + 8) / 64 + 1) * 64, off, i;
-	uint8_t *m = calloc(total, 1);
-	uint64_t bits = (uint64_t)len * 8;
-
-	if (!m)
-		abort();
-	memcpy(m, msg, len);
-	m[len] = 0x80;
-	for (i = 0; i < 8; i++)
-		m[total - 1 - i] = (uint8_t)(bits >> (8 * i));
-	for (off = 0; off < total; off += 64) {
-		uint32_t w[80], a, b, c, d, e, f, k, t;
-
-		for (i = 0; i < 16; i++)
-			w[i] = (uint32_t)m[off + 4 * i] << 24 |
-			       (uint32_t)m[off + 4 * i + 1] << 16 |
-			       (uint32_t)m[off + 4 * i + 2] << 8 |
-			       m[off + 4 * i + 3];
-		for (i = 16; i < 80; i++)
-			w[i] = rol(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
-		a = h[0];
-		b = h[1];
-		c = h[2];
-		d = h[3];
-		e = h[4];
-		for (i = 0; i < 80; i++) {
-			if (i < 20) {
-				f = (b & c) | (~b & d);
-				k = 0x5A827999;
-			} else if (i < 40) {
-				f = b ^ c ^ d;
-				k = 0x6ED9EBA1;
-			} else if (i < 60) {
-				f = (b & c) | (b & d) | (c & d);
-				k = 0x8F1BBCDC;
-			} else {
-				f = b ^ c ^ d;
-				k = 0xCA62C1D6;
-			}
-			t = rol(a, 5) + f + e + k + w[i];
-			e = d;
-			d = c;
-			c = rol(b, 30);
-			b = a;
-			a = t;
-		}
-		h[0] += a;
-		h[1] += b;
-		h[2] += c;
-		h[3] += d;
-		h[4] += e;
-	}
-	free(m);
-	for (i = 0; i < 5; i++)
-		snprintf(hex + 8 * i, 9, "%08x", h[i]);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Encoder                                                                   */
@@ -1177,7 +1112,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s: seed too long\n", seeds[i].name);
 			return 1;
 		}
-		sha1(g_out.buf, g_out.len, hex);
+		seedgen_sha1_hex(g_out.buf, g_out.len, hex);
 		snprintf(path, sizeof(path), "%s/%s%s", dir,
 			 crash ? "crash-" : "", hex);
 		fp = fopen(path, "wb");

@@ -18,76 +18,11 @@
 #define FS_ENCODING_ONLY
 #include "fuzz_space.c"
 #include "fuzz_input.h"
+#include "seedgen.h"
 #include "gmem.h"
 #include "shadow.h"
 
 /* ---------------------------------------------------------------- SHA-1 */
-
-static uint32_t rol(uint32_t v, unsigned n)
-{
-	return (v << n) | (v >> (32 - n));
-}
-
-static void sha1(const uint8_t *data, size_t len, char hex[41])
-{
-	uint32_t h[5] = { 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476,
-			  0xC3D2E1F0 };
-	size_t total = ((len + 8) / 64 + 1) * 64, i, j;
-	uint8_t *m = calloc(1, total);
-	uint64_t bits = (uint64_t)len * 8;
-
-	if (!m)
-		abort();
-	memcpy(m, data, len);
-	m[len] = 0x80;
-	for (i = 0; i < 8; i++)
-		m[total - 1 - i] = (uint8_t)(bits >> (8 * i));
-	for (i = 0; i < total; i += 64) {
-		uint32_t w[80], a, b, c, d, e, f, k, t;
-
-		for (j = 0; j < 16; j++)
-			w[j] = (uint32_t)m[i + 4 * j] << 24 |
-			       (uint32_t)m[i + 4 * j + 1] << 16 |
-			       (uint32_t)m[i + 4 * j + 2] << 8 |
-			       (uint32_t)m[i + 4 * j + 3];
-		for (j = 16; j < 80; j++)
-			w[j] = rol(w[j - 3] ^ w[j - 8] ^ w[j - 14] ^ w[j - 16], 1);
-		a = h[0];
-		b = h[1];
-		c = h[2];
-		d = h[3];
-		e = h[4];
-		for (j = 0; j < 80; j++) {
-			if (j < 20) {
-				f = (b & c) | (~b & d);
-				k = 0x5A827999;
-			} else if (j < 40) {
-				f = b ^ c ^ d;
-				k = 0x6ED9EBA1;
-			} else if (j < 60) {
-				f = (b & c) | (b & d) | (c & d);
-				k = 0x8F1BBCDC;
-			} else {
-				f = b ^ c ^ d;
-				k = 0xCA62C1D6;
-			}
-			t = rol(a, 5) + f + e + k + w[j];
-			e = d;
-			d = c;
-			c = rol(b, 30);
-			b = a;
-			a = t;
-		}
-		h[0] += a;
-		h[1] += b;
-		h[2] += c;
-		h[3] += d;
-		h[4] += e;
-	}
-	free(m);
-	for (i = 0; i < 5; i++)
-		snprintf(hex + 8 * i, 9, "%08x", h[i]);
-}
 
 /* ------------------------------------------------------------ encoding */
 
@@ -118,7 +53,7 @@ static void finish(const char *name)
 		fprintf(stderr, "seed %s too long\n", name);
 		exit(1);
 	}
-	sha1(o.buf, o.len, hex);
+	seedgen_sha1_hex(o.buf, o.len, hex);
 	n = strlen(outdir) + 42;
 	path = malloc(n + 1);
 	if (!path)
