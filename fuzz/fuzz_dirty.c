@@ -243,6 +243,7 @@ enum fd_misc_sub {
 
 #include "gmem.h"
 #include "fuzz_input.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -377,35 +378,6 @@ __attribute__((format(printf, 2, 3))) static void trace(const struct h *h,
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void fill_pattern(uint8_t *p, uint64_t n, uint64_t seed)
-{
-	uint64_t s = seed, i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (i % 8 == 0)
-			v = splitmix64(&s);
-		p[i] = (uint8_t)(v >> (8 * (i % 8)));
-	}
-}
-
 static bool is_pow2(uint64_t v)
 {
 	return v != 0 && (v & (v - 1)) == 0;
@@ -414,11 +386,6 @@ static bool is_pow2(uint64_t v)
 static unsigned ctz64(uint64_t v)
 {
 	return (unsigned)__builtin_ctzll(v);
-}
-
-static int range_check(uint64_t gpa, uint64_t len)
-{
-	return (len != 0 && len - 1 > UINT64_MAX - gpa) ? -EOVERFLOW : 0;
 }
 
 static bool regions_overlap(const struct reg *a, const struct reg *b)
@@ -888,7 +855,7 @@ static int region_new(struct h *h)
 		/* The block ends exactly where the region ends (ASan). */
 		alloc = xmalloc(gpa % 8 + len);
 		cfg.host = alloc + gpa % 8;
-		fill_pattern(cfg.host, len, gpa ^ len ^ kind);
+		fill_splitmix(cfg.host, len, gpa ^ len ^ kind);
 	}
 	trace(h, "region %u: %s [%#llx +%#llx]%s%s dirty_page_size %#llx",
 	      h->nregs, (kind & FD_KIND_ANON) ? "anon" : "user", X64(gpa),
@@ -1017,7 +984,7 @@ static uint8_t *src_buf(uint64_t len, uint64_t seed)
 	uint64_t n = len <= FD_BUF ? len : FD_BUF;
 	uint8_t *b = xmalloc((size_t)n);
 
-	fill_pattern(b, n, seed);
+	fill_splitmix(b, n, seed);
 	return b;
 }
 
@@ -1397,7 +1364,7 @@ static void op_pipe_feed(struct h *h)
 
 		if (h->pwr < 0 || h->pq_len + n > FD_PIPE_FILL)
 			return;
-		fill_pattern(h->pq + h->pq_len, n, seed + 0x1000ULL * h->opno);
+		fill_splitmix(h->pq + h->pq_len, n, seed + 0x1000ULL * h->opno);
 		w = n ? write(h->pwr, h->pq + h->pq_len, n) : 0;
 		trace(h, "feed %zu bytes: %zd", n, w);
 		if (w > 0)
@@ -2277,7 +2244,7 @@ static void setup(struct h *h)
 	if (h->mfd < 0)
 		abort();
 	h->fsize = (size_t)(h->nregs * 613u) % FD_FILE_MAX;
-	fill_pattern(h->fdata, h->fsize, 0xf11e + h->nregs);
+	fill_splitmix(h->fdata, h->fsize, 0xf11e + h->nregs);
 	if (h->fsize &&
 	    pwrite(h->mfd, h->fdata, h->fsize, 0) != (ssize_t)h->fsize)
 		abort();

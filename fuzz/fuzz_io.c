@@ -198,6 +198,7 @@ enum io_len_mode {
 
 #include "gmem.h"
 #include "fuzz_input.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -332,40 +333,6 @@ __attribute__((format(printf, 2, 3))) static void trace(const struct h *h,
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		abort();
-	return p;
-}
-
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void fill_pattern(uint8_t *p, uint64_t n, uint64_t seed)
-{
-	uint64_t s = seed, i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (i % 8 == 0)
-			v = splitmix64(&s);
-		p[i] = (uint8_t)(v >> (8 * (i % 8)));
-	}
-}
-
-static int range_check(uint64_t gpa, uint64_t len)
-{
-	return (len != 0 && len - 1 > UINT64_MAX - gpa) ? -EOVERFLOW : 0;
-}
 
 static const char *err_name(int rc)
 {
@@ -530,7 +497,7 @@ static void add_region(struct h *h, uint64_t gpa, uint64_t len, bool ro,
 		cfg.backing = GMEM_BACKING_USER;
 		alloc = xmalloc(gpa % 8 + len); /* ends with the region */
 		cfg.host = alloc + gpa % 8;
-		fill_pattern(cfg.host, len, seed);
+		fill_splitmix(cfg.host, len, seed);
 	}
 	r = &h->regs[h->nregs];
 	memset(r, 0, sizeof(*r));
@@ -946,7 +913,7 @@ static void op_feed(struct h *h)
 	if (c->h_wr < 0 || c->rx_eof)
 		return;
 	b = xmalloc(n);
-	fill_pattern(b, n, seed + 0x10000ULL * h->opno);
+	fill_splitmix(b, n, seed + 0x10000ULL * h->opno);
 	if (c->kind == IO_CH_FILE) {
 		if (c->fsize + n <= IO_FILE_CAP) {
 			w = pwrite(c->fds[0], b, n, (off_t)c->fsize);
@@ -1013,7 +980,7 @@ static void op_fill_sink(struct h *h)
 		return;
 	h->fills++;
 	b = xmalloc(4096);
-	fill_pattern(b, 4096, 0xf111 + h->opno);
+	fill_splitmix(b, 4096, 0xf111 + h->opno);
 	for (chunk = 4096; chunk; chunk = chunk == 4096 ? 1 : 0) {
 		for (;;) {
 			ssize_t w = write(fd, b, chunk);

@@ -77,6 +77,7 @@
 
 #include "gmem.h"
 #include "fuzz_input.h"
+#include "fuzz_util.h"
 #include "shadow.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -191,15 +192,6 @@ __attribute__((format(printf, 2, 3))) static void trace(const struct fm *f,
 /* Helpers                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static uint64_t splitmix64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
 /*
  * Pseudo-random bytes with a period of 61 (prime, so no power-of-two
  * misplacement can go unnoticed), extended by doubling copies for speed.
@@ -212,15 +204,6 @@ static void fill_pattern(uint8_t *p, uint64_t n, uint64_t seed)
 		p[i] = (uint8_t)splitmix64(&s);
 	for (k = i; k < n; k *= 2)
 		memcpy(p + k, p, k < n - k ? k : n - k);
-}
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p)
-		abort();
-	return p;
 }
 
 static struct slot *slot_of(const struct shadow_region *sr)
