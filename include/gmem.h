@@ -1613,6 +1613,357 @@ GMEM_EXPORT int gmem_space_synchronize(gmem_space *space);
 GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_current(gmem_space *space,
 						    gmem_map **out);
 
+/* ------------------------------------------------------------------------ */
+/* Inline fast paths (implementation detail: not API)                        */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The hottest calls are also compiled into the caller: the translations,
+ * the typed accessors and gmem_read()/gmem_write().  The inline version
+ * handles only the common success case (the access lies inside one region
+ * and is allowed there), with the same checks the library makes, and calls
+ * the exported function for everything else.  So every error, hole,
+ * straddle and corner case is still decided in one place, the library.
+ *
+ * Define GMEM_NO_INLINE before including this header to always call the
+ * library (for example from an FFI binding).  The structures below are read
+ * by the inline code, so their layout is part of the ABI (a change bumps
+ * the soname), but they are not API: never use them directly.
+ */
+#if !defined(GMEM_NO_INLINE) && !defined(GMEM_BUILDING_LIBRARY) &&          \
+	defined(__GNUC__) && UINTPTR_MAX == UINT64_MAX
+#define GMEM_INLINE_FAST_PATHS 1
+#endif
+
+/* A region's dirty bitmap, as the write paths see it (the library's
+ * struct gmem_dirty starts with this). */
+struct gmem__dirty {
+	uint64_t first_frame; /* region start >> shift */
+	uint64_t *words;      /* bit i: frame first_frame + i; __atomic only */
+	uint32_t shift;	      /* log2 of the dirty page size */
+	uint32_t skip_if_set; /* harvesters issue membarrier: see dirty.h */
+};
+
+/* One region as the access paths see it; 32 bytes, two per cache line. */
+struct gmem__slot {
+	uint64_t start;
+	uint64_t last; /* inclusive */
+	uint8_t *host; /* host address of start */
+	uintptr_t dirty_ro; /* struct gmem__dirty * | GMEM__SLOT_RO */
+};
+#define GMEM__SLOT_RO ((uintptr_t)1)
+
+/*
+ * A map as lookups see it (the library's struct gmem_map starts with
+ * this).  slots[] and starts[] are sorted by address.  Lookup of gpa with
+ * count >= 2: bucket b = min((gpa - base) >> shift, nbuckets - 1);
+ * bucket[b] is the last region starting at or below the bucket's first
+ * address, and the answer is at most `window` regions further on.  The
+ * buckets are sized so that window is 1 for evenly spread regions; step
+ * is the largest power of two <= window (0 if window is 0), so a search
+ * takes log2(window) + 1 branch-free steps whose count is the same for
+ * every address.  starts[] has step padding entries of UINT64_MAX after
+ * the last region, and slots[] that many slots containing no address (at
+ * least one, so an empty map needs no special case).
+ */
+struct gmem__map_hot {
+	const struct gmem__slot *slots;
+	const uint64_t *starts;
+	const uint32_t *bucket;
+	uint64_t base;
+	uint32_t shift;
+	uint32_t nbuckets;
+	uint32_t step;
+	uint32_t reserved;
+	size_t count;
+};
+
+static inline struct gmem__dirty *gmem__slot_dirty(const struct gmem__slot *s)
+{
+	return (struct gmem__dirty *)(s->dirty_ro & ~GMEM__SLOT_RO);
+}
+
+/* *key <= gpa ? cand : lo, as a conditional move: clang turns every C
+ * spelling of this select into a branch, which on random addresses
+ * mispredicts half the time. */
+static inline uint32_t gmem__select_le(uint32_t lo, uint32_t cand,
+				       const uint64_t *key, uint64_t gpa)
+{
+#if defined(__x86_64__)
+	__asm__("cmpq %[gpa], %[key]\n\tcmovbel %[cand], %[lo]"
+		: [lo] "+r"(lo)
+		: [key] "m"(*key), [gpa] "r"(gpa), [cand] "r"(cand)
+		: "cc");
+	return lo;
+#else
+	return *key <= gpa ? cand : lo;
+#endif
+}
+
+/*
+ * The slot that contains gpa if any region does; otherwise some slot that
+ * contains no address or does not contain gpa (callers check
+ * start <= gpa <= last).  The only data-dependent branch is the caller's
+ * final check: the step loop runs the same number of times for every
+ * address of a map (once for evenly spread regions).
+ */
+static inline const struct gmem__slot *
+gmem__map_slot(const struct gmem__map_hot *h, uint64_t gpa)
+{
+	uint64_t b, sh;
+	uint32_t lo, step;
+
+	if (h->count <= 1)
+		return h->slots;
+	sh = h->shift;
+#if defined(__x86_64__)
+	/* Keep sh in a full register: clang loads a shift count from memory
+	 * with movb into %cl, which on AMD merges with the old %rcx and makes
+	 * every lookup wait for the previous one (3x slower, measured). */
+	__asm__("" : "+r"(sh));
+#endif
+	b = (gpa - h->base) >> sh; /* below base wraps: clamped */
+	b = b < h->nbuckets - 1 ? b : h->nbuckets - 1;
+	lo = h->bucket[b];
+	for (step = h->step; step; step >>= 1)
+		lo = gmem__select_le(lo, lo + step, &h->starts[lo + step], gpa);
+	return &h->slots[lo];
+}
+
+/*
+ * Whether [gpa, gpa + len) lies in one region that allows the access
+ * (write: not read-only); if so *host and *slot are set.  len >= 1.
+ * gpa <= last and len - 1 <= last - gpa also rule out running past 2^64.
+ */
+static inline int gmem__fast_host(const void *map, uint64_t gpa, uint64_t len,
+				  int write, uint8_t **host,
+				  const struct gmem__slot **slot)
+{
+	const struct gmem__slot *s;
+
+	s = gmem__map_slot((const struct gmem__map_hot *)map, gpa);
+	if (__builtin_expect(s->start <= gpa && gpa <= s->last &&
+				     len - 1 <= s->last - gpa &&
+				     !(write && (s->dirty_ro & GMEM__SLOT_RO)),
+			     1)) {
+		*host = s->host + (gpa - s->start);
+		*slot = s;
+		return 1;
+	}
+	return 0;
+}
+
+/* Set mask in one bitmap word; the skip is safe only because harvesters
+ * issue membarrier (the argument is in the library's dirty.h). */
+static inline void gmem__dirty_set(const struct gmem__dirty *d, uint64_t *w,
+				   uint64_t mask)
+{
+	if (!d->skip_if_set ||
+	    (__atomic_load_n(w, __ATOMIC_RELAXED) & mask) != mask)
+		__atomic_fetch_or(w, mask, __ATOMIC_RELEASE);
+}
+
+/* Mark [gpa, gpa + len) dirty; len >= 1 and the range is in d's region. */
+static inline void gmem__dirty_mark(const struct gmem__dirty *d, uint64_t gpa,
+				    uint64_t len)
+{
+	uint64_t f = (gpa >> d->shift) - d->first_frame;
+	uint64_t l = ((gpa + (len - 1)) >> d->shift) - d->first_frame;
+
+	if (__builtin_expect(f == l, 1)) { /* typed writes: one page */
+		gmem__dirty_set(d, &d->words[f / 64], 1ULL << (f % 64));
+		return;
+	}
+	while (f <= l) {
+		unsigned bit = (unsigned)(f % 64);
+		uint64_t n = 64 - bit, mask;
+
+		if (n > l - f + 1)
+			n = l - f + 1;
+		mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
+		gmem__dirty_set(d, &d->words[f / 64], mask);
+		if (n > l - f)
+			break;
+		f += n;
+	}
+}
+
+static inline void gmem__slot_mark(const struct gmem__slot *s, uint64_t gpa,
+				   uint64_t len)
+{
+	const struct gmem__dirty *d = gmem__slot_dirty(s);
+
+	if (__builtin_expect(d != 0, 0))
+		gmem__dirty_mark(d, gpa, len);
+}
+
+#ifdef GMEM_INLINE_FAST_PATHS
+
+/*
+ * The calls into the library from the inline paths go through a local
+ * copy of the output, so the caller's variable can stay in a register:
+ * passing its address to an out-of-line call makes the compiler keep it
+ * in memory on the fast path too, and that store then stalls the loads of
+ * the next lookup (measured: up to 3x on a translate loop).
+ */
+static inline int gmem__outline_translate_exact(const gmem_map *map,
+						uint64_t gpa, uint64_t len,
+						unsigned access, void **host)
+{
+	void *t = 0;
+	int rc = (gmem_translate_exact)(map, gpa, len, access,
+					host ? &t : (void **)0);
+
+	if (rc == 0 && host)
+		*host = t;
+	return rc;
+}
+
+static inline int gmem__inline_translate_exact(const gmem_map *map,
+					       uint64_t gpa, uint64_t len,
+					       unsigned access, void **host)
+{
+	const struct gmem__slot *s;
+	uint8_t *h;
+
+	if (map && host && len &&
+	    (access == GMEM_ACCESS_READ || access == GMEM_ACCESS_WRITE ||
+	     access == GMEM_ACCESS_RW) &&
+	    gmem__fast_host(map, gpa, len, access & GMEM_ACCESS_WRITE, &h,
+			    &s)) {
+		*host = h;
+		return 0;
+	}
+	return gmem__outline_translate_exact(map, gpa, len, access, host);
+}
+#define gmem_translate_exact(map, gpa, len, access, host)                     \
+	gmem__inline_translate_exact(map, gpa, len, access, host)
+
+static inline int gmem__inline_read(const gmem_map *map, uint64_t gpa,
+				    void *buf, size_t len)
+{
+	const struct gmem__slot *s;
+	uint8_t *h;
+
+	if (map && buf && len && gmem__fast_host(map, gpa, len, 0, &h, &s)) {
+		__builtin_memmove(buf, h, len);
+		return 0;
+	}
+	return (gmem_read)(map, gpa, buf, len);
+}
+#define gmem_read(map, gpa, buf, len) gmem__inline_read(map, gpa, buf, len)
+
+static inline int gmem__inline_write(const gmem_map *map, uint64_t gpa,
+				     const void *buf, size_t len)
+{
+	const struct gmem__slot *s;
+	uint8_t *h;
+
+	if (map && buf && len && gmem__fast_host(map, gpa, len, 1, &h, &s)) {
+		__builtin_memmove(h, buf, len);
+		gmem__slot_mark(s, gpa, len);
+		return 0;
+	}
+	return (gmem_write)(map, gpa, buf, len);
+}
+#define gmem_write(map, gpa, buf, len) gmem__inline_write(map, gpa, buf, len)
+
+/*
+ * Typed accessors: aligned and inside one region is one relaxed __atomic
+ * load or store (tear-free, like the library); the rest goes to the
+ * library.  Regions keep host % 8 == gpa % 8, so gpa alignment is host
+ * alignment.
+ */
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define GMEM__LE(bits, x) (x)
+#define GMEM__BE(bits, x) __builtin_bswap##bits(x)
+#else
+#define GMEM__LE(bits, x) __builtin_bswap##bits(x)
+#define GMEM__BE(bits, x) (x)
+#endif
+#define GMEM__ID(bits, x) (x)
+#define GMEM__BSWAP8(x) (x)
+
+#define GMEM__DEFINE_OUTLINE_READ(name, type)                                  \
+	static inline int gmem__outline_read_##name(const gmem_map *map,       \
+						    uint64_t gpa, type *out)   \
+	{                                                                      \
+		type t = 0;                                                    \
+		int rc = (gmem_read_##name)(map, gpa, out ? &t : (type *)0);   \
+                                                                               \
+		if (rc == 0 && out)                                            \
+			*out = t;                                              \
+		return rc;                                                     \
+	}
+
+#define GMEM__DEFINE_TYPED(name, type, bits, conv)                             \
+	GMEM__DEFINE_OUTLINE_READ(name, type)                                  \
+	static inline int gmem__inline_read_##name(const gmem_map *map,        \
+						   uint64_t gpa, type *out)    \
+	{                                                                      \
+		const struct gmem__slot *s;                                    \
+		uint8_t *h;                                                    \
+                                                                               \
+		if (map && out && (gpa & (sizeof(type) - 1)) == 0 &&           \
+		    gmem__fast_host(map, gpa, sizeof(type), 0, &h, &s)) { \
+			type v = __atomic_load_n((type *)(void *)h,            \
+						 __ATOMIC_RELAXED);            \
+			*out = (type)conv(bits, v);                            \
+			return 0;                                              \
+		}                                                              \
+		return gmem__outline_read_##name(map, gpa, out);               \
+	}                                                                      \
+	static inline int gmem__inline_write_##name(const gmem_map *map,       \
+						    uint64_t gpa, type val)    \
+	{                                                                      \
+		const struct gmem__slot *s;                                    \
+		uint8_t *h;                                                    \
+                                                                               \
+		if (map && (gpa & (sizeof(type) - 1)) == 0 &&                  \
+		    gmem__fast_host(map, gpa, sizeof(type), 1, &h, &s)) { \
+			__atomic_store_n((type *)(void *)h,                    \
+					 (type)conv(bits, val),                \
+					 __ATOMIC_RELAXED);                    \
+			gmem__slot_mark(s, gpa, sizeof(type));                 \
+			return 0;                                              \
+		}                                                              \
+		return (gmem_write_##name)(map, gpa, val);                     \
+	}
+
+GMEM__DEFINE_TYPED(u8, uint8_t, 8, GMEM__ID)
+GMEM__DEFINE_TYPED(u16, uint16_t, 16, GMEM__ID)
+GMEM__DEFINE_TYPED(u32, uint32_t, 32, GMEM__ID)
+GMEM__DEFINE_TYPED(u64, uint64_t, 64, GMEM__ID)
+GMEM__DEFINE_TYPED(le16, uint16_t, 16, GMEM__LE)
+GMEM__DEFINE_TYPED(le32, uint32_t, 32, GMEM__LE)
+GMEM__DEFINE_TYPED(le64, uint64_t, 64, GMEM__LE)
+GMEM__DEFINE_TYPED(be16, uint16_t, 16, GMEM__BE)
+GMEM__DEFINE_TYPED(be32, uint32_t, 32, GMEM__BE)
+GMEM__DEFINE_TYPED(be64, uint64_t, 64, GMEM__BE)
+
+#define gmem_read_u8(m, g, o) gmem__inline_read_u8(m, g, o)
+#define gmem_read_u16(m, g, o) gmem__inline_read_u16(m, g, o)
+#define gmem_read_u32(m, g, o) gmem__inline_read_u32(m, g, o)
+#define gmem_read_u64(m, g, o) gmem__inline_read_u64(m, g, o)
+#define gmem_read_le16(m, g, o) gmem__inline_read_le16(m, g, o)
+#define gmem_read_le32(m, g, o) gmem__inline_read_le32(m, g, o)
+#define gmem_read_le64(m, g, o) gmem__inline_read_le64(m, g, o)
+#define gmem_read_be16(m, g, o) gmem__inline_read_be16(m, g, o)
+#define gmem_read_be32(m, g, o) gmem__inline_read_be32(m, g, o)
+#define gmem_read_be64(m, g, o) gmem__inline_read_be64(m, g, o)
+#define gmem_write_u8(m, g, v) gmem__inline_write_u8(m, g, v)
+#define gmem_write_u16(m, g, v) gmem__inline_write_u16(m, g, v)
+#define gmem_write_u32(m, g, v) gmem__inline_write_u32(m, g, v)
+#define gmem_write_u64(m, g, v) gmem__inline_write_u64(m, g, v)
+#define gmem_write_le16(m, g, v) gmem__inline_write_le16(m, g, v)
+#define gmem_write_le32(m, g, v) gmem__inline_write_le32(m, g, v)
+#define gmem_write_le64(m, g, v) gmem__inline_write_le64(m, g, v)
+#define gmem_write_be16(m, g, v) gmem__inline_write_be16(m, g, v)
+#define gmem_write_be32(m, g, v) gmem__inline_write_be32(m, g, v)
+#define gmem_write_be64(m, g, v) gmem__inline_write_be64(m, g, v)
+
+#endif /* GMEM_INLINE_FAST_PATHS */
+
 #ifdef __cplusplus
 }
 #endif

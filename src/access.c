@@ -22,10 +22,10 @@ GMEM_INTERNAL int gmem__span(const struct gmem_map *m, uint64_t gpa,
 		return -EFAULT;
 	*first = i;
 	for (;;) {
-		const struct gmem_slot *s = &m->slots[i];
+		const struct gmem_slot *s = &m->hot.slots[i];
 		uint64_t cur = gpa + done, tail_m1 = gmem__slot_tail_m1(s, cur);
 
-		if ((access & GMEM_ACCESS_WRITE) && !s->writable) {
+		if ((access & GMEM_ACCESS_WRITE) && !gmem__slot_writable(s)) {
 			*ok = done;
 			return -EACCES;
 		}
@@ -35,7 +35,7 @@ GMEM_INTERNAL int gmem__span(const struct gmem_map *m, uint64_t gpa,
 		}
 		/* The range goes on past this region (so s->last < 2^64-1). */
 		done += tail_m1 + 1;
-		if (i + 1 >= m->count || m->starts[i + 1] != s->last + 1) {
+		if (i + 1 >= m->hot.count || m->hot.starts[i + 1] != s->last + 1) {
 			*ok = done;
 			return -EFAULT;
 		}
@@ -68,7 +68,7 @@ static inline int translate_start(const struct gmem_map *m, uint64_t gpa,
 	i = gmem__lookup(m, gpa);
 	if (unlikely(i == GMEM_NO_SLOT))
 		return -EFAULT;
-	*slot = &m->slots[i];
+	*slot = &m->hot.slots[i];
 	return 0;
 }
 
@@ -84,7 +84,7 @@ GMEM_EXPORT int gmem_translate(const gmem_map *map, uint64_t gpa, uint64_t len,
 	err = translate_start(map, gpa, len, access, host, &s);
 	if (err)
 		return err;
-	if ((access & GMEM_ACCESS_WRITE) && !s->writable)
+	if ((access & GMEM_ACCESS_WRITE) && !gmem__slot_writable(s))
 		return -EACCES;
 	tail_m1 = gmem__slot_tail_m1(s, gpa);
 	*host = gmem__slot_host(s, gpa);
@@ -103,7 +103,7 @@ GMEM_EXPORT int gmem_translate_exact(const gmem_map *map, uint64_t gpa,
 	if (err)
 		return err;
 	if (likely(len - 1 <= gmem__slot_tail_m1(s, gpa))) {
-		if ((access & GMEM_ACCESS_WRITE) && !s->writable)
+		if ((access & GMEM_ACCESS_WRITE) && !gmem__slot_writable(s))
 			return -EACCES;
 		*host = gmem__slot_host(s, gpa);
 		return 0;
@@ -137,8 +137,7 @@ static void transfer(const struct gmem_map *m, size_t first, uint64_t gpa,
 	while ((n = gmem__frag_next(&f, &host)) != 0) {
 		if (to_guest) {
 			memmove(host, buf, n);
-			if (unlikely(f.cur->dirty != NULL))
-				gmem__dirty_mark(f.cur->dirty, f.cur_gpa, n);
+			gmem__slot_mark(f.cur, f.cur_gpa, n);
 		} else {
 			memmove(buf, host, n);
 		}
@@ -221,7 +220,7 @@ GMEM_EXPORT int gmem_write_partial(const gmem_map *map, uint64_t gpa,
 static uint8_t *host_at(const struct gmem_map *m, uint64_t gpa, uint64_t *fwd,
 			uint64_t *back, const struct gmem_slot **slot)
 {
-	const struct gmem_slot *s = &m->slots[gmem__lookup(m, gpa)];
+	const struct gmem_slot *s = &m->hot.slots[gmem__lookup(m, gpa)];
 
 	*fwd = gmem__slot_tail_m1(s, gpa);
 	*back = gpa - s->start;
@@ -269,8 +268,7 @@ GMEM_EXPORT int gmem_copy(const gmem_map *map, uint64_t dst, uint64_t src,
 			hd = host_at(map, dst, &fd, &bd, &ds);
 			n = min3(len - 1, fs, fd) + 1;
 			memmove(hd, hs, n);
-			if (unlikely(ds->dirty != NULL))
-				gmem__dirty_mark(ds->dirty, dst, n);
+			gmem__slot_mark(ds, dst, n);
 			len -= n;
 			if (len) {
 				src += n;
@@ -285,8 +283,7 @@ GMEM_EXPORT int gmem_copy(const gmem_map *map, uint64_t dst, uint64_t src,
 			hd = host_at(map, d_last, &fd, &bd, &ds);
 			n = min3(len - 1, bs, bd) + 1;
 			memmove(hd - (n - 1), hs - (n - 1), n);
-			if (unlikely(ds->dirty != NULL))
-				gmem__dirty_mark(ds->dirty, d_last - (n - 1), n);
+			gmem__slot_mark(ds, d_last - (n - 1), n);
 			len -= n;
 		}
 	}
@@ -312,8 +309,7 @@ GMEM_EXPORT int gmem_fill(const gmem_map *map, uint64_t gpa, uint64_t len,
 	gmem__frag_init(&f, map, first, gpa, len);
 	while ((n = gmem__frag_next(&f, &host)) != 0) {
 		memset(host, value, n);
-		if (unlikely(f.cur->dirty != NULL))
-			gmem__dirty_mark(f.cur->dirty, f.cur_gpa, n);
+		gmem__slot_mark(f.cur, f.cur_gpa, n);
 	}
 	return 0;
 }

@@ -47,7 +47,7 @@ static bool membarrier_usable(void)
 #endif
 }
 
-static void harvest_barrier(const struct gmem_dirty *d)
+static void harvest_barrier(const struct gmem__dirty *d)
 {
 	/* Registered at creation; if it fails now the writers of this region
 	 * still mark with RMWs only when skip_if_set is false, so there is
@@ -73,9 +73,9 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 		return -ENOMEM; /* 2^64 bits: byte pages over the whole space */
 	nbits++;
 	nwords = nbits / 64 + (nbits % 64 != 0);
-	if (nwords > (SIZE_MAX - sizeof(*d)) / sizeof(d->words[0]))
+	if (nwords > (SIZE_MAX - sizeof(*d)) / sizeof(d->storage[0]))
 		return -ENOMEM;
-	bytes = sizeof(*d) + (size_t)nwords * sizeof(d->words[0]);
+	bytes = sizeof(*d) + (size_t)nwords * sizeof(d->storage[0]);
 	/* mmap, not malloc: the zero pages come lazily (a 1 TiB guest's
 	 * bitmap costs nothing until written), and an absurd size fails with
 	 * ENOMEM from the kernel instead of tripping an allocator abort. */
@@ -85,12 +85,13 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 		return -ENOMEM;
 	d = p;
 	d->bytes = bytes;
-	d->shift = shift;
-	d->first_frame = gpa >> shift;
+	d->hot.shift = shift;
+	d->hot.first_frame = gpa >> shift;
+	d->hot.words = d->storage;
 	d->nbits = nbits;
 	d->nwords = (size_t)nwords;
 	/* The words are zero-filled by mmap, which is their initial value. */
-	d->skip_if_set = membarrier_usable();
+	d->hot.skip_if_set = membarrier_usable();
 	*out = d;
 	return 0;
 }
@@ -111,8 +112,7 @@ GMEM_INTERNAL void gmem__dirty_mark_range(const struct gmem_map *m,
 
 	gmem__frag_init(&f, m, first, gpa, len);
 	while ((n = gmem__frag_next(&f, &host)) != 0)
-		if (f.cur->dirty)
-			gmem__dirty_mark(f.cur->dirty, f.cur_gpa, n);
+		gmem__slot_mark(f.cur, f.cur_gpa, n);
 }
 
 GMEM_EXPORT int gmem_region_dirty_page_size(const gmem_region *r, uint64_t *out)
@@ -121,7 +121,7 @@ GMEM_EXPORT int gmem_region_dirty_page_size(const gmem_region *r, uint64_t *out)
 		return -EINVAL;
 	if (!r->dirty)
 		return -ENOENT;
-	*out = 1ULL << r->dirty->shift;
+	*out = 1ULL << r->dirty->hot.shift;
 	return 0;
 }
 
@@ -140,9 +140,9 @@ GMEM_EXPORT int gmem_region_dirty_harvest(gmem_region *r, uint64_t *bitmap,
 	if (nwords < d->nwords)
 		return -ENOBUFS;
 	for (i = 0; i < d->nwords; i++)
-		bitmap[i] = atomic_exchange_explicit(&d->words[i], 0,
-						     memory_order_acq_rel);
-	harvest_barrier(d);
+		bitmap[i] = __atomic_exchange_n(&d->storage[i], 0,
+						__ATOMIC_ACQ_REL);
+	harvest_barrier(&d->hot);
 	return 0;
 }
 
@@ -151,13 +151,13 @@ enum dirty_op { DIRTY_QUERY, DIRTY_HARVEST, DIRTY_RESET };
 /* Index of the first slot whose region ends at or after gpa. */
 static size_t first_ending_at_or_after(const struct gmem_map *m, uint64_t gpa)
 {
-	size_t lo = 0, hi = m->count;
+	size_t lo = 0, hi = m->hot.count;
 
 	/* Regions do not overlap, so their last addresses are sorted too. */
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
-		if (m->slots[mid].last < gpa)
+		if (m->hot.slots[mid].last < gpa)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -176,23 +176,22 @@ static void put_bits(uint64_t *out, uint64_t j, uint64_t bits, uint64_t n)
 }
 
 /* Frames [f, l] (absolute) of one region, to out bit (f - out_first). */
-static void region_frames(struct gmem_dirty *d, uint64_t f, uint64_t l,
+static void region_frames(const struct gmem__dirty *d, uint64_t f, uint64_t l,
 			  uint64_t out_first, uint64_t *out, enum dirty_op op)
 {
 	while (f <= l) {
 		uint64_t i = f - d->first_frame, n, mask, old;
 		unsigned bit = (unsigned)(i % 64);
-		atomic_uint_least64_t *w = &d->words[i / 64];
+		uint64_t *w = &d->words[i / 64];
 
 		n = 64 - bit;
 		if (n > l - f + 1)
 			n = l - f + 1;
 		mask = (n == 64 ? ~0ULL : ((1ULL << n) - 1)) << bit;
 		if (op == DIRTY_QUERY)
-			old = atomic_load_explicit(w, memory_order_acquire);
+			old = __atomic_load_n(w, __ATOMIC_ACQUIRE);
 		else
-			old = atomic_fetch_and_explicit(w, ~mask,
-							memory_order_acq_rel);
+			old = __atomic_fetch_and(w, ~mask, __ATOMIC_ACQ_REL);
 		if (out)
 			put_bits(out, f - out_first, (old & mask) >> bit, n);
 		if (n > l - f)
@@ -226,8 +225,8 @@ static int map_dirty(const struct gmem_map *m, uint64_t gpa, uint64_t len,
 		return -ENOBUFS;
 	start = first_ending_at_or_after(m, gpa);
 	/* Refuse mismatched page sizes before clearing anything. */
-	for (i = start; i < m->count && m->slots[i].start <= last; i++) {
-		const struct gmem_dirty *d = m->slots[i].dirty;
+	for (i = start; i < m->hot.count && m->hot.slots[i].start <= last; i++) {
+		const struct gmem__dirty *d = gmem__slot_dirty(&m->hot.slots[i]);
 
 		if (d && d->shift != shift)
 			return -EINVAL;
@@ -235,17 +234,18 @@ static int map_dirty(const struct gmem_map *m, uint64_t gpa, uint64_t len,
 	if (bitmap)
 		memset(bitmap, 0,
 		       (size_t)(nbits / 64 + (nbits % 64 != 0)) * sizeof(*bitmap));
-	for (i = start; i < m->count && m->slots[i].start <= last; i++) {
-		const struct gmem_slot *s = &m->slots[i];
+	for (i = start; i < m->hot.count && m->hot.slots[i].start <= last; i++) {
+		const struct gmem_slot *s = &m->hot.slots[i];
+		const struct gmem__dirty *d = gmem__slot_dirty(s);
 		uint64_t f, l;
 
-		if (!s->dirty)
+		if (!d)
 			continue;
 		f = (s->start > gpa ? s->start : gpa) >> shift;
 		l = (s->last < last ? s->last : last) >> shift;
-		region_frames(s->dirty, f, l, first_frame,
+		region_frames(d, f, l, first_frame,
 			      op == DIRTY_RESET ? NULL : bitmap, op);
-		barrier |= op == DIRTY_HARVEST && s->dirty->skip_if_set;
+		barrier |= op == DIRTY_HARVEST && d->skip_if_set;
 	}
 	if (barrier)
 		(void)sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);

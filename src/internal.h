@@ -47,71 +47,46 @@ struct gmem_region {
 };
 
 /*
- * Everything an access needs about one region, copied out of the region so
- * the hot path never chases the region pointer.  Slots sit in their own
- * array parallel to the key array: the binary search touches only keys.
+ * A slot (struct gmem__slot in gmem.h) holds everything an access needs
+ * about one region, copied out of the region so the hot path never chases
+ * the region pointer; the region pointers sit in a cold parallel array.
  */
-struct gmem_slot {
-	uint64_t start;
-	uint64_t last;
-	uint8_t *host;
-	struct gmem_dirty *dirty; /* region's bitmap, NULL when untracked */
-	uint32_t writable;
-	gmem_region *region;
-};
+#define gmem_slot gmem__slot
 
-struct gmem_map {
-	atomic_size_t refs;
-	size_t count;
-	size_t max_regions;
-	uint64_t *starts;	 /* sorted region start addresses */
-	struct gmem_slot *slots; /* same order as starts */
-};
-
-#define GMEM_NO_SLOT SIZE_MAX
-
-/*
- * (*probe <= gpa) ? probe : base, without a branch.  On a random address
- * stream a branch here mispredicts half the time per search level; clang 14
- * turns every C spelling of this select (ternary, masks,
- * __builtin_unpredictable) back into a branch, hence the conditional move
- * in asm on x86-64.
- */
-static inline const uint64_t *gmem__select_le(const uint64_t *base,
-					      const uint64_t *probe,
-					      uint64_t gpa)
+static inline bool gmem__slot_writable(const struct gmem_slot *s)
 {
-#if defined(__x86_64__)
-	__asm__("cmpq %[gpa], %[key]\n\tcmovbeq %[probe], %[base]"
-		: [base] "+r"(base)
-		: [key] "m"(*probe), [gpa] "r"(gpa), [probe] "r"(probe)
-		: "cc");
-	return base;
-#else
-	return *probe <= gpa ? probe : base;
-#endif
+	return !(s->dirty_ro & GMEM__SLOT_RO);
 }
 
 /*
- * Index of the region containing gpa, or GMEM_NO_SLOT.  Branch-free lower
- * bound: always log2(count) iterations over the key array alone, then one
- * check against the candidate slot.
+ * One allocation (map.c): this header, slots[] and starts[] (count + pad
+ * entries, see struct gmem__map_hot), regions[count], bucket[nbuckets].
+ * The inline fast paths in gmem.h read hot, so it comes first.
  */
+struct gmem_map {
+	struct gmem__map_hot hot;
+	atomic_size_t refs;
+	size_t max_regions;
+	gmem_region **regions; /* same order as hot.slots */
+} __attribute__((aligned(64)));
+
+#define GMEM_NO_SLOT SIZE_MAX
+
+/* Index of the region containing gpa, or GMEM_NO_SLOT. */
 static inline size_t gmem__lookup(const struct gmem_map *m, uint64_t gpa)
 {
-	const uint64_t *key = m->starts, *base = key;
-	size_t n = m->count, i;
+	size_t i = (size_t)(gmem__map_slot(&m->hot, gpa) - m->hot.slots);
+	const struct gmem_slot *s;
 
-	if (unlikely(n == 0))
-		return GMEM_NO_SLOT;
-	while (n > 1) {
-		size_t half = n / 2;
-
-		base = gmem__select_le(base, base + half, gpa);
-		n -= half;
+	/* Past the last region only when gpa is UINT64_MAX (the padding
+	 * keys are UINT64_MAX): its region can only be the last one. */
+	if (unlikely(i >= m->hot.count)) {
+		if (m->hot.count == 0)
+			return GMEM_NO_SLOT;
+		i = m->hot.count - 1;
 	}
-	i = (size_t)(base - key);
-	if (*base > gpa || gpa > m->slots[i].last)
+	s = &m->hot.slots[i];
+	if (s->start > gpa || gpa > s->last)
 		return GMEM_NO_SLOT;
 	return i;
 }
@@ -178,7 +153,7 @@ static inline uint64_t gmem__frag_next(struct gmem_frag *f, uint8_t **host)
 
 	if (f->left == 0)
 		return 0;
-	s = &f->m->slots[f->slot];
+	s = &f->m->hot.slots[f->slot];
 	tail_m1 = gmem__slot_tail_m1(s, f->gpa);
 	n = f->left - 1 <= tail_m1 ? f->left : tail_m1 + 1;
 	*host = gmem__slot_host(s, f->gpa);

@@ -31,20 +31,14 @@ static inline int typed_host(const struct gmem_map *m, uint64_t gpa,
 	i = gmem__lookup(m, gpa);
 	if (unlikely(i == GMEM_NO_SLOT))
 		return -EFAULT;
-	s = &m->slots[i];
+	s = &m->hot.slots[i];
 	if (unlikely(size - 1 > gmem__slot_tail_m1(s, gpa)))
 		return 1;
-	if ((access & GMEM_ACCESS_WRITE) && unlikely(!s->writable))
+	if ((access & GMEM_ACCESS_WRITE) && unlikely(!gmem__slot_writable(s)))
 		return -EACCES;
 	*host = gmem__slot_host(s, gpa);
 	*slot = s;
 	return 0;
-}
-
-static inline void mark(const struct gmem_slot *s, uint64_t gpa, uint64_t size)
-{
-	if (unlikely(s->dirty != NULL))
-		gmem__dirty_mark(s->dirty, gpa, size);
 }
 
 #define GMEM_ALIGNED(p, size) (((uintptr_t)(p) & ((size) - 1)) == 0)
@@ -90,7 +84,7 @@ static inline void mark(const struct gmem_slot *s, uint64_t gpa, uint64_t size)
 						 __ATOMIC_RELAXED);            \
 			else                                                   \
 				memcpy(h, &val, sizeof(type));                 \
-			mark(s, gpa, sizeof(type));                            \
+			gmem__slot_mark(s, gpa, sizeof(type));                            \
 			return 0;                                              \
 		}                                                              \
 		if (err < 0)                                                   \
@@ -204,7 +198,7 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 			return err;                                            \
 		__atomic_store_n((uint##bits##_t *)(void *)h, val,             \
 				 __ATOMIC_SEQ_CST);                            \
-		mark(s, gpa, bits / 8);                                        \
+		gmem__slot_mark(s, gpa, bits / 8);                                        \
 		return 0;                                                      \
 	}                                                                      \
 	GMEM_EXPORT int gmem_atomic_cmpxchg_u##bits(                           \
@@ -225,7 +219,7 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 						 __ATOMIC_SEQ_CST,             \
 						 __ATOMIC_SEQ_CST))            \
 			return -EAGAIN;                                        \
-		mark(s, gpa, bits / 8);                                        \
+		gmem__slot_mark(s, gpa, bits / 8);                                        \
 		return 0;                                                      \
 	}                                                                      \
 	DEFINE_RMW(bits, add)                                                  \
@@ -247,7 +241,7 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 			return err;                                            \
 		prev = __atomic_fetch_##op((uint##bits##_t *)(void *)h, val,   \
 					   __ATOMIC_SEQ_CST);                  \
-		mark(s, gpa, bits / 8);                                        \
+		gmem__slot_mark(s, gpa, bits / 8);                                        \
 		if (old)                                                       \
 			*old = prev;                                           \
 		return 0;                                                      \

@@ -1077,22 +1077,9 @@ static uint8_t model[LOW_SIZE + TOP_WIN];
 static uint8_t mmapped[LOW_SIZE + TOP_WIN];
 static uint8_t mro[LOW_SIZE + TOP_WIN];
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1dull;
-}
-
 static uint64_t rnd_below(uint64_t n)
 {
-	return n ? rnd() % n : 0;
+	return n ? tu_rnd() % n : 0;
 }
 
 /* Model index of a guest byte inside one of the two windows. */
@@ -1259,7 +1246,7 @@ static void test_random(void)
 			break;
 		}
 		case 3: { /* fill */
-			uint8_t v = (uint8_t)rnd();
+			uint8_t v = (uint8_t)tu_rnd();
 
 			want = model_check(gpa, len, 1);
 			got = gmem_fill(M, gpa, len, v);

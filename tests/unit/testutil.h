@@ -27,6 +27,20 @@
 #include "tap.h"
 
 /* The host page size. */
+/* xorshift64* (the benchmark stream's generator): a fixed sequence per
+ * process, so a failing random test fails the same way every run. */
+static inline uint64_t tu_rnd(void)
+{
+	static uint64_t state = 0x9e3779b97f4a7c15ull;
+	uint64_t x = state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
 static inline uint64_t tu_page_size(void)
 {
 	long ps = sysconf(_SC_PAGESIZE);
