@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -1135,8 +1136,9 @@ static void test_fragments(void)
 	is_u64(done, FRAG_TOTAL, "fragments: write_fd: all");
 	xread(p[0], buf, FRAG_TOTAL);
 	is_mem(buf, data, FRAG_TOTAL, "fragments: write_fd: data");
-	/* 1100 bytes: more than one batch of 64 fragments (1024 bytes), then a
-	 * short read in the second batch. */
+	/* 1100 bytes for 100 fragments (one readv: fewer than IOV_MAX), a
+	 * short read that ends inside fragment 68.  Ranges of more than
+	 * IOV_MAX fragments are test_iov_max()'s. */
 	fill_buf(data, FRAG_TOTAL, 16);
 	xwrite(p[1], data, 1100);
 	gset(FRAG_BASE, FRAG_TOTAL, FILL);
@@ -1155,6 +1157,336 @@ static void test_fragments(void)
 	ok(geq(FRAG_BASE, data, FRAG_TOTAL), "fragments: read_fd_exact: data");
 	close(p[0]);
 	close(p[1]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* More than IOV_MAX fragments: a plain transfer takes several system calls  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * io.c hands readv/writev at most IOV_MAX fragments, so only a range of more
+ * than IOV_MAX fragments needs a second system call in a plain (non-exact)
+ * transfer, and only then can a non-blocking descriptor "would block after
+ * progress": the first call moved a whole batch, the next one fails with
+ * EAGAIN.  That is a short transfer (return 0, *done = the bytes moved),
+ * not -EAGAIN, which is kept for a descriptor that moved nothing.
+ *
+ * The map: BIG_N adjacent dirty-logged USER regions of big_l bytes each,
+ * over one calloc'd buffer of exactly BIG_N * big_l bytes (an overrun is an
+ * ASan report), dirty page size big_l, so dirty bit i is region i.  big_l
+ * is the capacity of a one-page pipe divided by IOV_MAX, so one batch
+ * (IOV_MAX whole regions) is exactly one pipe full: 4 bytes per region and
+ * 4096 bytes per batch with 4 KiB pages.  BIG_N > 2 * IOV_MAX: three
+ * batches.
+ */
+#ifndef IOV_MAX
+#define IOV_MAX 1024
+#endif
+#define BIG_N 2100u
+#define BIG_BASE UINT64_C(0x1000000)
+#define BIG_WORDS ((BIG_N + 63u) / 64u)
+
+static uint64_t big_l;	 /* bytes per region */
+static uint8_t *big;	 /* host bytes of the BIG_N regions, in order */
+static gmem_map *big_map;
+
+/* Whether big bytes [off, off + n) equal buf / are all value. */
+static int big_eq(size_t off, const uint8_t *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (big[off + i] != buf[i]) {
+			diag("  guest byte BIG_BASE + %#zx is %#x, "
+			     "expected %#x", off + i, big[off + i], buf[i]);
+			return 0;
+		}
+	return 1;
+}
+
+static int big_is(size_t off, size_t n, int value)
+{
+	for (size_t i = 0; i < n; i++)
+		if (big[off + i] != (uint8_t)value) {
+			diag("  guest byte BIG_BASE + %#zx is %#x, "
+			     "expected %#x", off + i, big[off + i],
+			     (unsigned)(uint8_t)value);
+			return 0;
+		}
+	return 1;
+}
+
+/* Harvest the dirty bits of the whole big range; whether exactly the
+ * regions [lo, hi) are dirty. */
+static int big_dirty_exactly(size_t lo, size_t hi)
+{
+	uint64_t w[BIG_WORDS];
+	int rc;
+
+	memset(w, 0xa5, sizeof(w));
+	rc = gmem_map_dirty_harvest(big_map, BIG_BASE, BIG_N * big_l, big_l, w,
+				    BIG_WORDS);
+	if (rc != 0) {
+		diag("  gmem_map_dirty_harvest: %d", rc);
+		return 0;
+	}
+	for (size_t i = 0; i < BIG_N; i++) {
+		int set = (int)((w[i / 64] >> (i % 64)) & 1);
+
+		if (set != (i >= lo && i < hi)) {
+			diag("  dirty bit %zu is %d, expected dirty [%zu, %zu)",
+			     i, set, lo, hi);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void test_iov_max(void)
+{
+	gmem_region **rs;
+	const size_t total_n = BIG_N;
+	size_t total, batch, done, got;
+	uint8_t *data, *sink;
+	long wcap, rcap;
+	int rp[2], wp[2], fd;
+	const uint64_t ps = tu_page_size();
+
+	diag("more than IOV_MAX (%d) fragments", IOV_MAX);
+	/* The write pipe: one page, the smallest a pipe can be. */
+	xpipe(wp);
+	(void)fcntl(wp[1], F_SETPIPE_SZ, (int)ps);
+	wcap = fcntl(wp[1], F_GETPIPE_SZ);
+	big_l = wcap > 0 ? (uint64_t)wcap / IOV_MAX : 0;
+	if (wcap <= 0 || wcap % IOV_MAX != 0 || (big_l & (big_l - 1)) != 0) {
+		skip("IOV_MAX: pipe capacity %ld is no power-of-two multiple "
+		     "of IOV_MAX", wcap);
+		close(wp[0]);
+		close(wp[1]);
+		return;
+	}
+	batch = (size_t)wcap; /* IOV_MAX whole regions */
+	total = (size_t)(total_n * big_l);
+	diag("region length %" PRIu64 ", batch %zu bytes, range %zu bytes",
+	     big_l, batch, total);
+
+	/* The read pipe holds the whole range and more. */
+	xpipe(rp);
+	(void)fcntl(rp[1], F_SETPIPE_SZ, (int)(4 * total));
+	rcap = fcntl(rp[1], F_GETPIPE_SZ);
+	if (rcap < (long)(2 * total))
+		tap_bail("IOV_MAX: read pipe capacity %ld < %zu", rcap,
+			 2 * total);
+
+	big = calloc(1, total);
+	rs = calloc(total_n, sizeof(*rs));
+	data = malloc(2 * total);
+	sink = malloc(2 * total);
+	if (!big || !rs || !data || !sink)
+		tap_bail("calloc");
+	for (size_t i = 0; i < total_n; i++) {
+		struct gmem_region_config cfg = GMEM_REGION_CONFIG_INIT;
+
+		cfg.backing = GMEM_BACKING_USER;
+		cfg.flags = GMEM_REGION_DIRTY_LOG;
+		cfg.dirty_page_size = big_l;
+		cfg.gpa = BIG_BASE + i * big_l;
+		cfg.len = big_l;
+		cfg.host = big + i * big_l; /* calloc: host % 8 == gpa % 8 */
+		if (gmem_region_new(&rs[i], &cfg) != 0)
+			tap_bail("IOV_MAX: region %zu", i);
+	}
+	if (gmem_map_new(&big_map, rs, total_n, 0) != 0)
+		tap_bail("IOV_MAX: gmem_map_new");
+	fill_buf(data, 2 * total, 20);
+	set_nonblock(rp[0], 1);
+	set_nonblock(wp[1], 1);
+
+	/* Exactly one batch waiting: readv 1 takes all of it, readv 2
+	 * would block. */
+	memset(big, FILL, total);
+	xwrite(rp[1], data, batch);
+	done = 777;
+	is_int(gmem_read_fd(big_map, BIG_BASE, total, rp[0], &done), 0,
+	       "IOV_MAX read_fd: one batch, then would block -> 0 (short)");
+	is_u64(done, batch, "IOV_MAX read_fd: done == one batch");
+	ok(big_eq(0, data, batch),
+	   "IOV_MAX read_fd: the batch landed in order");
+	ok(big_is(batch, total - batch, FILL),
+	   "IOV_MAX read_fd: the rest of the range untouched");
+	is_int(pending(rp[0]), 0, "IOV_MAX read_fd: the pipe is empty");
+	ok(big_dirty_exactly(0, IOV_MAX),
+	   "IOV_MAX read_fd: exactly the first IOV_MAX regions dirty");
+
+	/* Two batches waiting: would block after the second. */
+	memset(big, FILL, total);
+	xwrite(rp[1], data, 2 * batch);
+	done = 777;
+	is_int(gmem_read_fd(big_map, BIG_BASE, total, rp[0], &done), 0,
+	       "IOV_MAX read_fd: two batches, then would block -> 0");
+	is_u64(done, 2 * batch, "IOV_MAX read_fd: done == two batches");
+	ok(big_eq(0, data, 2 * batch) &&
+		   big_is(2 * batch, total - 2 * batch, FILL),
+	   "IOV_MAX read_fd: two batches landed, the rest untouched");
+	is_int(pending(rp[0]), 0, "IOV_MAX read_fd: two batches: pipe empty");
+	ok(big_dirty_exactly(0, 2 * IOV_MAX),
+	   "IOV_MAX read_fd: two batches: exactly their regions dirty");
+
+	/* A range starting 1 byte into a region: the first batch is one byte
+	 * shorter, and done counts exactly that. */
+	memset(big, FILL, total);
+	xwrite(rp[1], data, batch - 1);
+	done = 777;
+	is_int(gmem_read_fd(big_map, BIG_BASE + 1, total - 1, rp[0], &done), 0,
+	       "IOV_MAX read_fd at +1: a batch of batch - 1 bytes, then would "
+	       "block -> 0");
+	is_u64(done, batch - 1, "IOV_MAX read_fd at +1: done == batch - 1");
+	ok(big_is(0, 1, FILL) && big_eq(1, data, batch - 1) &&
+		   big_is(batch, total - batch, FILL),
+	   "IOV_MAX read_fd at +1: data, nothing outside");
+	ok(big_dirty_exactly(0, IOV_MAX),
+	   "IOV_MAX read_fd at +1: the regions of the batch dirty");
+
+	/* The second readv short (fewer bytes than its batch): 0 as well. */
+	memset(big, FILL, total);
+	xwrite(rp[1], data, batch + 5 * big_l + 1);
+	done = 777;
+	is_int(gmem_read_fd(big_map, BIG_BASE, total, rp[0], &done), 0,
+	       "IOV_MAX read_fd: second readv short -> 0");
+	is_u64(done, batch + 5 * big_l + 1,
+	       "IOV_MAX read_fd: second readv short: done");
+	ok(big_eq(0, data, batch + 5 * big_l + 1) &&
+		   big_is(batch + 5 * big_l + 1, total - batch - 5 * big_l - 1,
+			  FILL),
+	   "IOV_MAX read_fd: second readv short: data, rest untouched");
+	ok(big_dirty_exactly(0, IOV_MAX + 6),
+	   "IOV_MAX read_fd: second readv short: dirty up to the last "
+	   "region read");
+
+	/* The exact variant insists: -EAGAIN after the progress, *done set. */
+	memset(big, FILL, total);
+	xwrite(rp[1], data, batch);
+	done = 777;
+	is_int(gmem_read_fd_exact(big_map, BIG_BASE, total, rp[0], &done),
+	       -EAGAIN, "IOV_MAX read_fd_exact: one batch then would block -> "
+	       "-EAGAIN");
+	is_u64(done, batch, "IOV_MAX read_fd_exact: done == one batch");
+	ok(big_eq(0, data, batch) && big_is(batch, total - batch, FILL),
+	   "IOV_MAX read_fd_exact: the batch landed, the rest untouched");
+	ok(big_dirty_exactly(0, IOV_MAX),
+	   "IOV_MAX read_fd_exact: the batch's regions dirty");
+	/* Nothing waiting at all: -EAGAIN with done 0, for both. */
+	done = 777;
+	is_int(gmem_read_fd(big_map, BIG_BASE, total, rp[0], &done), -EAGAIN,
+	       "IOV_MAX read_fd: empty pipe -> -EAGAIN");
+	is_u64(done, 0, "IOV_MAX read_fd: empty pipe: done 0");
+	ok(big_dirty_exactly(0, 0),
+	   "IOV_MAX read_fd: empty pipe: nothing dirty");
+
+	/* Writes: the one-page pipe takes exactly one batch. */
+	for (size_t i = 0; i < total; i++)
+		big[i] = data[i];
+	done = 777;
+	is_int(gmem_write_fd(big_map, BIG_BASE, total, wp[1], &done), 0,
+	       "IOV_MAX write_fd: one batch fills the pipe, then would block "
+	       "-> 0");
+	is_u64(done, batch, "IOV_MAX write_fd: done == one batch");
+	is_int(pending(wp[0]), (long)batch,
+	       "IOV_MAX write_fd: the pipe holds it");
+	got = 0;
+	xread(wp[0], sink, batch);
+	got += batch;
+	/* Continue from done, as a caller would: the rest is 1076 regions,
+	 * still more than IOV_MAX, so again one batch then would block. */
+	done = 777;
+	is_int(gmem_write_fd(big_map, BIG_BASE + batch, total - batch, wp[1],
+			     &done), 0,
+	       "IOV_MAX write_fd: continued, again a full pipe -> 0");
+	is_u64(done, batch, "IOV_MAX write_fd: continued: done == one batch");
+	xread(wp[0], sink + got, batch);
+	got += batch;
+	done = 777;
+	is_int(gmem_write_fd(big_map, BIG_BASE + got, total - got, wp[1],
+			     &done), 0, "IOV_MAX write_fd: the tail fits");
+	is_u64(done, total - got, "IOV_MAX write_fd: the tail: done");
+	xread(wp[0], sink + got, total - got);
+	is_mem(sink, data, total,
+	       "IOV_MAX write_fd: the stream is the range, no gap, no repeat");
+	ok(big_dirty_exactly(0, 0), "IOV_MAX write_fd: writes mark nothing");
+	/* Exact: -EAGAIN after the progress. */
+	done = 777;
+	is_int(gmem_write_fd_exact(big_map, BIG_BASE, total, wp[1], &done),
+	       -EAGAIN, "IOV_MAX write_fd_exact: one batch then would block "
+	       "-> -EAGAIN");
+	is_u64(done, batch, "IOV_MAX write_fd_exact: done == one batch");
+	xread(wp[0], sink, batch);
+	is_mem(sink, data, batch, "IOV_MAX write_fd_exact: the batch's bytes");
+	is_int(pending(wp[0]), 0, "IOV_MAX write_fd_exact: nothing more");
+	done = 777;
+	xwrite(wp[1], data, batch); /* a full pipe */
+	is_int(gmem_write_fd(big_map, BIG_BASE, total, wp[1], &done), -EAGAIN,
+	       "IOV_MAX write_fd: full pipe -> -EAGAIN");
+	is_u64(done, 0, "IOV_MAX write_fd: full pipe: done 0");
+	xread(wp[0], sink, batch);
+
+	/*
+	 * Positional variants share the loop, but a pipe has no position
+	 * (ESPIPE) and a regular file never would block, so their
+	 * multi-batch paths are EOF and short reads, at offset + done.
+	 */
+	fd = tmpfile_fd();
+	memset(big, FILL, total);
+	for (size_t i = 0; i < total; i++)
+		big[i] = data[total - 1 - i];
+	done = 777;
+	is_int(gmem_pwrite_fd(big_map, BIG_BASE, total, fd, 7, &done), 0,
+	       "IOV_MAX pwrite_fd: three batches");
+	is_u64(done, total, "IOV_MAX pwrite_fd: done == the range");
+	memset(sink, 0, total);
+	is_int(pread(fd, sink, total, 7), (long long)total,
+	       "IOV_MAX pwrite_fd: the file ends at 7 + the range");
+	is_mem(sink, big, total,
+	       "IOV_MAX pwrite_fd: file bytes at 7.. == guest");
+	is_int((int)fpos(fd), 0, "IOV_MAX pwrite_fd: file position unchanged");
+	/* The file ends 10 bytes into the second batch. */
+	xpwrite(fd, data, total + 7, 0);
+	if (ftruncate(fd, (off_t)(7 + batch + 10)) != 0)
+		tap_bail("ftruncate");
+	memset(big, FILL, total);
+	done = 777;
+	is_int(gmem_pread_fd(big_map, BIG_BASE, total, fd, 7, &done), 0,
+	       "IOV_MAX pread_fd: EOF 10 bytes into batch 2 -> 0");
+	is_u64(done, batch + 10, "IOV_MAX pread_fd: done == what the file had");
+	ok(big_eq(0, data + 7, batch + 10) &&
+		   big_is(batch + 10, total - batch - 10, FILL),
+	   "IOV_MAX pread_fd: batch 2 read at offset + done");
+	ok(big_dirty_exactly(0, IOV_MAX + (size_t)((10 + big_l - 1) / big_l)),
+	   "IOV_MAX pread_fd: dirty up to the last byte read");
+	/* The file ends exactly at the end of batch 1: readv 2 sees EOF. */
+	if (ftruncate(fd, (off_t)(7 + batch)) != 0)
+		tap_bail("ftruncate");
+	memset(big, FILL, total);
+	done = 777;
+	is_int(gmem_pread_fd(big_map, BIG_BASE, total, fd, 7, &done), 0,
+	       "IOV_MAX pread_fd: EOF at the end of batch 1 -> 0");
+	is_u64(done, batch, "IOV_MAX pread_fd: EOF after batch 1: done");
+	ok(big_eq(0, data + 7, batch) && big_is(batch, total - batch, FILL),
+	   "IOV_MAX pread_fd: EOF after batch 1: data, rest untouched");
+	ok(big_dirty_exactly(0, IOV_MAX),
+	   "IOV_MAX pread_fd: EOF after batch 1: the batch's regions dirty");
+	close(fd);
+
+	gmem_map_free(big_map);
+	big_map = NULL;
+	for (size_t i = 0; i < total_n; i++)
+		gmem_region_free(rs[i]);
+	free(rs);
+	free(big);
+	big = NULL;
+	free(data);
+	free(sink);
+	close(rp[0]);
+	close(rp[1]);
+	close(wp[0]);
+	close(wp[1]);
 }
 
 static void test_top(void)
@@ -1224,6 +1556,7 @@ int main(void)
 	test_pipe_write();
 	test_eintr();
 	test_fragments();
+	test_iov_max();
 	test_top();
 	teardown();
 	return tap_done();

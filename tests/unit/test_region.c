@@ -789,6 +789,116 @@ static void test_fd(void)
 	is_int(count_fds(), fds, "fd: no fd leaked (success and failure paths)");
 }
 
+/*
+ * A file mapping must not reach past end of file: a guest access to a page
+ * wholly past EOF raises SIGBUS in the VMM.  gmem_region_new() refuses a
+ * regular file (a memfd is one) shorter than offset + len with -EINVAL,
+ * leaves *out alone and closes its duplicate of the fd.  A region ending
+ * exactly at EOF, page-aligned or not, is accepted.
+ */
+enum { ACCEPTED = 0, REFUSED = 1 };
+
+static void fd_eof_case(int fd, uint64_t offset, uint64_t len, uint32_t flags,
+			int refused, const char *what)
+{
+	struct gmem_region_config c = GMEM_REGION_CONFIG_INIT;
+	gmem_region *r = SENTINEL_REGION;
+	int fds = count_fds();
+
+	c.backing = GMEM_BACKING_FD;
+	c.fd = fd;
+	c.gpa = 0x200000;
+	c.len = len;
+	c.offset = offset;
+	c.flags = flags;
+	if (refused) {
+		is_int(gmem_region_new(&r, &c), -EINVAL,
+		       "fd EOF: %s -> -EINVAL", what);
+		tu_is_ptr(r, SENTINEL_REGION, "fd EOF: %s: out untouched",
+			  what);
+		is_int(count_fds(), fds, "fd EOF: %s: no fd leaked", what);
+		return;
+	}
+	r = NULL;
+	if (tu_is_int(gmem_region_new(&r, &c), 0, "fd EOF: %s -> 0", what)) {
+		unsigned char *h = gmem_region_host(r);
+		unsigned char fb = 0;
+
+		is_u64(gmem_region_len(r), len, "fd EOF: %s: len", what);
+		is_u64(gmem_region_file_offset(r), offset, "fd EOF: %s: offset",
+		       what);
+		/* The region's last byte is the file's byte at offset+len-1. */
+		ok(h && pwrite(fd, "Z", 1, (off_t)(offset + len - 1)) == 1 &&
+			   h[len - 1] == 'Z',
+		   "fd EOF: %s: the last byte is the file's", what);
+		if (!(flags & GMEM_REGION_READONLY) && h) {
+			h[len - 1] = 'y';
+			ok(pread(fd, &fb, 1, (off_t)(offset + len - 1)) == 1 &&
+				   fb == 'y',
+			   "fd EOF: %s: a write to it reaches the file", what);
+		}
+		gmem_region_free(r);
+	}
+}
+
+static void test_fd_eof(void)
+{
+	int fd, fds = count_fds();
+
+	/* A memfd of three pages. */
+	fd = make_memfd(3 * PS);
+	fd_eof_case(fd, 4 * PS, PS, 0, REFUSED, "offset a page past EOF");
+	fd_eof_case(fd, UINT64_C(1) << 40, PS, 0, REFUSED,
+		    "offset 1 TiB, far past EOF");
+	fd_eof_case(fd, 3 * PS, 1, 0, REFUSED, "offset == EOF, len 1");
+	fd_eof_case(fd, 3 * PS, PS, GMEM_REGION_READONLY, REFUSED,
+		    "offset == EOF, read-only");
+	fd_eof_case(fd, 0, 3 * PS + 1, 0, REFUSED,
+		    "offset 0, len one byte past EOF");
+	fd_eof_case(fd, PS, 2 * PS + 1, 0, REFUSED,
+		    "offset + len one byte past EOF");
+	fd_eof_case(fd, 2 * PS, PS + 1, GMEM_REGION_NO_GUARD, REFUSED,
+		    "last page + 1 byte, no guard");
+	fd_eof_case(fd, PS, 4 * PS, 0, REFUSED, "len past EOF by pages");
+	fd_eof_case(fd, 0, 3 * PS, 0, ACCEPTED, "the whole file");
+	fd_eof_case(fd, 2 * PS, PS, 0, ACCEPTED,
+		    "the last page, ending at EOF");
+	fd_eof_case(fd, PS, 2 * PS - 1, 0, ACCEPTED,
+		    "ending one byte before EOF");
+	fd_eof_case(fd, 2 * PS, PS, GMEM_REGION_READONLY, ACCEPTED,
+		    "read-only, ending at EOF");
+	close(fd);
+
+	/* An empty memfd: nothing fits. */
+	fd = make_memfd(0);
+	fd_eof_case(fd, 0, 1, 0, REFUSED, "empty file, len 1");
+	fd_eof_case(fd, 0, PS, 0, REFUSED, "empty file, len one page");
+	close(fd);
+
+	/* A regular file whose size is not a multiple of the page size. */
+	fd = make_tmpfile(2 * PS + 100, O_RDWR);
+	fd_eof_case(fd, PS, PS + 101, 0, REFUSED,
+		    "unaligned EOF: one byte past it");
+	fd_eof_case(fd, 2 * PS, 101, 0, REFUSED,
+		    "unaligned EOF: in the last page, one byte past it");
+	fd_eof_case(fd, 3 * PS, 1, 0, REFUSED,
+		    "unaligned EOF: offset past it");
+	fd_eof_case(fd, PS, PS + 100, 0, ACCEPTED,
+		    "unaligned EOF: ending at it");
+	fd_eof_case(fd, 2 * PS, 100, 0, ACCEPTED,
+		    "unaligned EOF: the partial last page, ending at it");
+	/* The size that counts is the file's now, not when it was opened. */
+	if (ftruncate(fd, (off_t)(3 * PS)) != 0)
+		tap_bail("ftruncate: %s", strerror(errno));
+	fd_eof_case(fd, PS, PS + 101, 0, ACCEPTED,
+		    "file grown: accepted now");
+	if (ftruncate(fd, (off_t)PS) != 0)
+		tap_bail("ftruncate: %s", strerror(errno));
+	fd_eof_case(fd, PS, 1, 0, REFUSED, "file shrunk: refused now");
+	close(fd);
+	is_int(count_fds(), fds, "fd EOF: no fd leaked overall");
+}
+
 /* Default huge page size from /proc/meminfo, 0 if unknown. */
 static uint64_t default_huge_page_size(void)
 {
@@ -1039,6 +1149,7 @@ int main(void)
 	test_guards_and_unmap();
 	test_refcount();
 	test_fd();
+	test_fd_eof();
 	test_hugetlb();
 	test_user();
 	return tap_done();

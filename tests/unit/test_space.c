@@ -33,6 +33,11 @@
  *                   in a section: -EBUSY, pending counts, reclaim after the
  *                   reader leaves; reclaim -EBUSY while a WAIT writer is
  *                   blocked; synchronize waiting for a reader thread;
+ *   many readers    more than one chunk of 32 grace slots: 70 readers of
+ *                   one atomic space; DEFER, reclaim, WAIT (from a writer
+ *                   thread), -EDEADLK and synchronize while readers in the
+ *                   second and third chunks are inside; freed slots are
+ *                   reused, counters keep counting; frees in mixed orders;
  *   current         gmem_space_current() on every kind;
  *   VirtioDevice    one piece of device code, run unchanged against all
  *                   four kinds (the header's "a device stores a gmem_space
@@ -63,6 +68,8 @@
 #include "testutil.h"
 /* White-box: a map's reference count, to show who holds references. */
 #include "internal.h"
+/* White-box: a reader's grace slot and a space's slot count. */
+#include "space.h"
 
 #define PAGE 0x1000u
 #define GPA_A UINT64_C(0x10000)
@@ -1533,6 +1540,313 @@ static void test_retired(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* More readers than one chunk of grace slots                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An atomic space keeps its readers' slots in chunks of
+ * GMEM_SLOTS_PER_CHUNK (CHUNK, 32), linked as readers appear.  NREADERS
+ * readers fill three chunks (32 + 32 + 6 with CHUNK 32); readers
+ * CHUNK..2*CHUNK-1 live in the second chunk and the last 6 in the third.  The checks below hold a section open only on a
+ * reader of a later chunk, so a writer that scanned the first chunk alone
+ * would free a map a reader still uses, or wait for itself forever (the
+ * SIGALRM watchdog turns that into a failure).
+ */
+#define CHUNK GMEM_SLOTS_PER_CHUNK
+#define NREADERS (2 * CHUNK + 6)
+#define IN_CHUNK2 (CHUNK + 8)	  /* a reader in the second chunk */
+#define IN_CHUNK3 (2 * CHUNK + 2) /* a reader in the third chunk */
+
+/* White-box views of the grace slots. */
+static const void *slot_of(const gmem_reader *r)
+{
+	return r->slot;
+}
+
+static size_t nslots_of(gmem_space *s)
+{
+	return s->atomic->grace.nslots;
+}
+
+/* A thread that enters a section on a reader it is given. */
+struct rholder {
+	struct holder h; /* inside, release, exiting, seen, err */
+	gmem_reader *r;
+};
+
+static void *rholder_main(void *arg)
+{
+	struct rholder *rh = arg;
+	struct holder *h = &rh->h;
+
+	h->err = gmem_reader_enter(rh->r, &h->seen);
+	atomic_store(&h->inside, 1);
+	if (h->err == 0) {
+		if (!wait_flag(&h->release, 1))
+			h->err = -ETIMEDOUT;
+		atomic_store(&h->exiting, 1);
+		if (gmem_reader_exit(rh->r) != 0 && h->err == 0)
+			h->err = -EINVAL;
+	}
+	atomic_store(&h->done, 1);
+	return NULL;
+}
+
+/* Whether every reader of rs[0..n) can enter and exit and sees want. */
+static bool all_see(gmem_reader **rs, size_t n, const gmem_map *want)
+{
+	for (size_t i = 0; i < n; i++) {
+		const gmem_map *m = NULL;
+
+		if (gmem_reader_enter(rs[i], &m) != 0)
+			return false;
+		if (m != want || !reads_pattern(m, GPA_A, 0xa0)) {
+			diag("  reader %zu saw %p, expected %p", i,
+			     (const void *)m, (const void *)want);
+			(void)gmem_reader_exit(rs[i]);
+			return false;
+		}
+		if (gmem_reader_exit(rs[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static size_t pending_of(gmem_space *s)
+{
+	size_t p = 999;
+
+	if (gmem_space_reclaim(s, &p) != 0)
+		return 998;
+	return p;
+}
+
+static void test_many_readers(void)
+{
+	gmem_reader *rs[NREADERS];
+	const void *slots[NREADERS], *freed[NREADERS];
+	gmem_space *s = NULL;
+	const gmem_map *m = NULL, *m2 = NULL;
+	size_t i, j, nfreed = 0;
+	bool all;
+
+	diag("%d readers: three chunks of %d grace slots", NREADERS, CHUNK);
+	alarm(30); /* a writer waiting for itself must not hang the run */
+	if (gmem_space_new_atomic(&s, map1, 0) != 0)
+		tap_bail("gmem_space_new_atomic");
+	all = true;
+	for (i = 0; i < NREADERS; i++) {
+		rs[i] = NULL;
+		if (gmem_reader_new(&rs[i], s) != 0 || !rs[i])
+			tap_bail("gmem_reader_new %zu", i);
+		slots[i] = slot_of(rs[i]);
+		for (j = 0; j < i; j++)
+			if (slots[j] == slots[i])
+				all = false;
+	}
+	ok(all, "%d readers, %d distinct slots", NREADERS, NREADERS);
+	is_int(nslots_of(s), 3 * CHUNK, "three chunks of slots");
+	ok(all_see(rs, NREADERS, map1), "every reader enters and sees map1");
+
+	/* A reader in the second chunk, alone inside. */
+	is_int(gmem_reader_enter(rs[IN_CHUNK2], &m), 0,
+	       "reader %d (chunk 2) enters", IN_CHUNK2);
+	tu_is_ptr(m, map1, "reader %d sees map1", IN_CHUNK2);
+	is_int(map_refs(map1), 2, "map1: the fixture's and the space's refs");
+	is_int(gmem_space_replace(s, map2, GMEM_PUBLISH_DEFER), 0,
+	       "DEFER replace by map2 while reader %d is inside", IN_CHUNK2);
+	is_int(pending_of(s), 1, "reclaim: map1 pending for reader %d",
+	       IN_CHUNK2);
+	is_int(map_refs(map1), 2, "map1 still referenced (retired list)");
+	ok(reads_pattern(m, GPA_A, 0xa0), "reader %d's snapshot intact",
+	   IN_CHUNK2);
+	ok(all_see(rs, IN_CHUNK2, map2) &&
+		   all_see(rs + IN_CHUNK2 + 1, NREADERS - IN_CHUNK2 - 1, map2),
+	   "every other reader sees map2");
+	is_int(pending_of(s), 1, "map1 still pending after their sections");
+	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_WAIT), -EDEADLK,
+	       "WAIT while our chunk-2 reader is inside -> -EDEADLK");
+	is_int(gmem_space_synchronize(s), -EDEADLK,
+	       "synchronize while our chunk-2 reader is inside -> -EDEADLK");
+	tu_is_ptr(cur_of(s), map2, "-EDEADLK published nothing");
+	is_int(gmem_reader_free(rs[IN_CHUNK2]), -EBUSY,
+	       "free reader %d inside its section -> -EBUSY", IN_CHUNK2);
+	is_int(gmem_reader_exit(rs[IN_CHUNK2]), 0, "reader %d exits",
+	       IN_CHUNK2);
+	is_int(pending_of(s), 0, "reclaim after the exit: nothing pending");
+	is_int(map_refs(map1), 1, "map1's retired reference dropped");
+
+	/* A reader in the third chunk; two retired maps. */
+	is_int(gmem_reader_enter(rs[IN_CHUNK3], &m), 0,
+	       "reader %d (chunk 3) enters", IN_CHUNK3);
+	tu_is_ptr(m, map2, "reader %d sees map2", IN_CHUNK3);
+	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_DEFER), 0,
+	       "DEFER replace by map1");
+	is_int(gmem_reader_enter(rs[IN_CHUNK2], &m2), 0,
+	       "reader %d enters, sees map1", IN_CHUNK2);
+	tu_is_ptr(m2, map1, "reader %d's snapshot is map1", IN_CHUNK2);
+	is_int(gmem_space_replace(s, map2, GMEM_PUBLISH_DEFER), 0,
+	       "DEFER replace by map2");
+	is_int(pending_of(s), 2, "two retired maps pending");
+	is_int(map_refs(map2), 3, "map2: fixture, current and retired refs");
+	is_int(map_refs(map1), 2, "map1: fixture and retired refs");
+	is_int(gmem_reader_exit(rs[IN_CHUNK3]), 0, "reader %d exits",
+	       IN_CHUNK3);
+	is_int(pending_of(s), 1, "the map only reader %d saw is dropped",
+	       IN_CHUNK3);
+	is_int(map_refs(map2), 2, "map2's retired reference dropped");
+	is_int(map_refs(map1), 2, "map1 still retired, for reader %d",
+	       IN_CHUNK2);
+	ok(reads_pattern(m2, GPA_A, 0xa0), "reader %d's snapshot intact",
+	   IN_CHUNK2);
+	is_int(gmem_reader_exit(rs[IN_CHUNK2]), 0, "reader %d exits",
+	       IN_CHUNK2);
+	is_int(pending_of(s), 0, "nothing pending");
+
+	/* Every reader inside: the last one to leave frees the old map. */
+	all = true;
+	for (i = 0; i < NREADERS; i++)
+		if (gmem_reader_enter(rs[i], &m) != 0 || m != map2)
+			all = false;
+	ok(all, "all %d readers inside at once, on map2", NREADERS);
+	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_DEFER), 0,
+	       "DEFER replace by map1 with all inside");
+	/* Leave in a mixed order: chunk 1, chunk 3, chunk 2 but IN_CHUNK2. */
+	all = true;
+	for (i = 0; i < CHUNK; i++)
+		all = all && gmem_reader_exit(rs[i]) == 0;
+	for (i = 2 * CHUNK; i < NREADERS; i++)
+		all = all && gmem_reader_exit(rs[i]) == 0;
+	ok(all, "chunks 1 and 3 exit");
+	is_int(pending_of(s), 1, "map2 pending for chunk 2");
+	all = true;
+	for (i = 2 * CHUNK - 1; i >= CHUNK; i--)
+		if (i != IN_CHUNK2)
+			all = all && gmem_reader_exit(rs[i]) == 0;
+	ok(all, "chunk 2 exits, all but reader %d", IN_CHUNK2);
+	is_int(pending_of(s), 1, "map2 pending for reader %d alone", IN_CHUNK2);
+	is_int(gmem_reader_exit(rs[IN_CHUNK2]), 0, "reader %d exits",
+	       IN_CHUNK2);
+	is_int(pending_of(s), 0, "map2 dropped");
+	tu_is_ptr(cur_of(s), map1, "map1 is current");
+
+	/* A WAIT writer thread waits for a section in the second chunk. */
+	{
+		struct rholder rh;
+		struct wwriter w;
+		pthread_t th, tw;
+		bool published = false;
+		double end;
+
+		holder_init(&rh.h, s);
+		rh.r = rs[IN_CHUNK2];
+		memset(&w, 0, sizeof(w));
+		w.s = s;
+		w.next = map2;
+		w.h = &rh.h;
+		atomic_init(&w.in_cb, 0);
+		atomic_init(&w.done, 0);
+		if (pthread_create(&th, NULL, rholder_main, &rh) != 0)
+			tap_bail("pthread_create");
+		ok(wait_flag(&rh.h.inside, 1) && rh.h.err == 0,
+		   "thread inside a section on reader %d", IN_CHUNK2);
+		if (pthread_create(&tw, NULL, wwriter_main, &w) != 0)
+			tap_bail("pthread_create");
+		end = now_s() + TIMEOUT_S;
+		while (!published && now_s() < end) {
+			published = cur_of(s) == map2;
+			if (!published)
+				sched_yield();
+		}
+		ok(published, "the WAIT writer published map2");
+		sleep_ms(20);
+		is_int(atomic_load(&w.done), 0,
+		       "the WAIT writer still waits for reader %d", IN_CHUNK2);
+		is_int(pending_of(s), 0, "reclaim meanwhile: nothing pending");
+		atomic_store(&rh.h.release, 1);
+		pthread_join(tw, NULL);
+		pthread_join(th, NULL);
+		is_int(w.ret, 0, "the WAIT writer succeeded");
+		is_int(w.holder_exited_first, 1,
+		       "it returned after reader %d's exit", IN_CHUNK2);
+		is_int(rh.h.err, 0, "the reader thread ran cleanly");
+		tu_is_ptr(rh.h.seen, map1, "the reader thread saw map1");
+		is_int(map_refs(map1), 1, "map1 dropped by the WAIT writer");
+	}
+
+	/* Free the odd readers, highest first, and make as many new ones:
+	 * they take exactly the freed slots, no new chunk. */
+	all = true;
+	for (i = NREADERS; i-- > 0;)
+		if (i & 1) {
+			freed[nfreed++] = slots[i];
+			all = all && gmem_reader_free(rs[i]) == 0;
+			rs[i] = NULL;
+		}
+	ok(all, "%zu odd readers freed", nfreed);
+	all = true;
+	for (i = 1; i < NREADERS; i += 2) {
+		bool found = false;
+
+		if (gmem_reader_new(&rs[i], s) != 0)
+			tap_bail("gmem_reader_new");
+		slots[i] = slot_of(rs[i]);
+		for (j = 0; j < nfreed; j++)
+			if (freed[j] == slots[i]) {
+				found = true;
+				freed[j] = NULL; /* each freed slot once */
+			}
+		all = all && found;
+		/* The slot's counter keeps counting for its new owner: even
+		 * (outside) and past the old owner's sections. */
+		all = all && rs[i]->seq == atomic_load(&rs[i]->slot->seq) &&
+		      rs[i]->seq != 0 && (rs[i]->seq & 1) == 0;
+	}
+	ok(all, "new readers reuse exactly the freed slots, counters kept");
+	is_int(nslots_of(s), 3 * CHUNK, "still three chunks");
+	ok(all_see(rs, NREADERS, map2), "old and new readers see map2");
+	is_int(gmem_reader_enter(rs[IN_CHUNK2 + 1], &m), 0,
+	       "new reader %d (reused slot, chunk 2) enters", IN_CHUNK2 + 1);
+	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_DEFER), 0,
+	       "DEFER replace by map1");
+	is_int(pending_of(s), 1, "map2 pending for the reused slot's reader");
+	is_int(gmem_reader_exit(rs[IN_CHUNK2 + 1]), 0, "it exits");
+	is_int(pending_of(s), 0, "map2 dropped");
+
+	/* A chunk emptied entirely, then refilled: still three chunks. */
+	all = true;
+	for (i = CHUNK; i < 2 * CHUNK; i++) {
+		all = all && gmem_reader_free(rs[i]) == 0;
+		rs[i] = NULL;
+	}
+	ok(all, "every reader of chunk 2 freed");
+	all = true;
+	for (i = CHUNK; i < 2 * CHUNK; i++)
+		all = all && gmem_reader_new(&rs[i], s) == 0;
+	ok(all && all_see(rs, NREADERS, map1),
+	   "chunk 2 refilled, every reader sees map1");
+	is_int(nslots_of(s), 3 * CHUNK, "no fourth chunk");
+	alarm(0);
+
+	/* The space lives until its last reader goes; free in a mixed
+	 * order: the creator's reference, chunk 2, chunk 3, chunk 1. */
+	is_int(map_refs(map1), 2, "map1: the fixture's and the space's refs");
+	gmem_space_free(s);
+	all = true;
+	for (i = CHUNK; i < 2 * CHUNK; i++)
+		all = all && gmem_reader_free(rs[i]) == 0;
+	for (i = NREADERS; i-- > 2 * CHUNK;)
+		all = all && gmem_reader_free(rs[i]) == 0;
+	ok(all && all_see(rs, CHUNK, map1),
+	   "chunks 2 and 3 freed, chunk 1 still works");
+	is_int(map_refs(map1), 2, "the space still holds map1");
+	for (i = 0; i < CHUNK; i++)
+		all = all && gmem_reader_free(rs[i]) == 0;
+	ok(all, "chunk 1 freed");
+	is_int(map_refs(map1), 1, "the last reader destroyed the space");
+}
+
+/* ------------------------------------------------------------------------ */
 /* Cross-thread: a section's own calls while a WAIT writer waits for it      */
 /* ------------------------------------------------------------------------ */
 
@@ -1905,6 +2219,7 @@ int main(void)
 	test_updates();
 	test_edeadlk();
 	test_retired();
+	test_many_readers();
 	test_cross_thread();
 	test_current();
 	test_virtio_device();
