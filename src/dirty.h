@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * dirty.h - per-region dirty bitmaps and the write-path mark.
+ * dirty.h - per-region dirty logs (one flag byte per page) and the marks.
  *
- * Lost-bit argument (for gmem__dirty_set() in gmem.h).  A writer stores
+ * Lost-mark argument (for gmem__dirty_set() in gmem.h).  A writer stores
  * guest data D, then marks its page:
- *   - with an atomic fetch_or (release): the harvester's clearing RMW
- *     (acq_rel) is ordered with it in the word's modification order: either
- *     the harvest reads the bit and, through the release sequence, D; or
- *     the bit is set after the clear and the next harvest gets it.
- *   - skipping the RMW when a relaxed load already shows the bit set is
+ *   - with a release store of 1 to the page's flag: the harvester's
+ *     clearing exchange (acq_rel) is ordered with it in the flag's
+ *     modification order: either the harvest reads the 1 and, by
+ *     release/acquire, D; or the store comes after the clear and the next
+ *     harvest gets it.
+ *   - skipping the store when a relaxed load already shows the flag set is
  *     only safe if D is visible before the harvester reads the page; x86
  *     may still hold D in its store buffer.  The harvester therefore calls
  *     membarrier(PRIVATE_EXPEDITED) after clearing: every writer thread then
  *     either had D globally visible, or executes its check after the
- *     barrier and sees the cleared bit, so it takes the RMW path.  Without
- *     membarrier (seccomp, old kernels) or under TSan (which cannot see it)
- *     writers always take the RMW path.
+ *     barrier and sees the cleared flag, so it stores.  Without membarrier
+ *     (seccomp, old kernels) or under TSan (which cannot see it) writers
+ *     always store.
  */
 #ifndef GMEM_DIRTY_H
 #define GMEM_DIRTY_H
@@ -23,13 +24,13 @@
 #include "internal.h"
 
 /* The write paths (gmem.h's gmem__dirty_mark(), inlined into callers too)
- * see only hot; the words follow the header in the same mapping. */
+ * see only hot; the flags follow the header in the same mapping. */
 struct gmem_dirty {
 	struct gmem__dirty hot;
-	size_t bytes; /* size of this mapping */
-	uint64_t nbits;
-	size_t nwords;
-	uint64_t storage[]; /* hot.words points here */
+	size_t bytes;  /* size of this mapping */
+	uint64_t nbits; /* pages, and bits of a whole-region harvest */
+	size_t nwords; /* 64-bit words of a whole-region harvest */
+	uint64_t storage[]; /* hot.flags points here; 8-aligned, padded */
 };
 
 GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
