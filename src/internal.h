@@ -67,6 +67,7 @@ struct gmem_map {
 	struct gmem__map_hot hot;
 	atomic_size_t refs;
 	size_t max_regions;
+	size_t pad;	       /* padding keys and slots allocated */
 	gmem_region **regions; /* same order as hot.slots */
 } __attribute__((aligned(64)));
 

@@ -14,115 +14,48 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*
- * The sorted region starts of a map being built, read before the map
- * exists: the bucket table's size depends on them.  Either the sorted
- * regions of gmem_map_new(), or an existing map's keys with one inserted
- * at or removed from pos.
- */
-enum keys_op { KEYS_REGIONS, KEYS_INSERT, KEYS_REMOVE };
-
-struct keys {
-	enum keys_op op;
-	size_t n; /* keys of the new map */
-	gmem_region *const *regs;
-	const uint64_t *old;
-	size_t pos;
-	uint64_t ins;
-};
-
-static uint64_t key_at(const struct keys *k, size_t i)
-{
-	switch (k->op) {
-	case KEYS_REGIONS:
-		return k->regs[i]->gpa;
-	case KEYS_INSERT:
-		return i < k->pos ? k->old[i] : i == k->pos ? k->ins : k->old[i - 1];
-	default:
-		return i < k->pos ? k->old[i] : k->old[i + 1];
-	}
-}
-
-/* Bucket table and search window of a map (see struct gmem__map_hot). */
+/* Bucket table size (see struct gmem__map_hot). */
 struct geo {
-	uint32_t shift, nbuckets, step;
-	size_t pad; /* padding keys and empty slots after the last region */
+	uint32_t shift, nbuckets;
 };
-
-/*
- * Walk the buckets over the keys: bucket[b] is the last key at or below
- * the bucket's first address.  Writes the table when bucket is not NULL;
- * returns the window, the most regions a lookup may have to step over.
- */
-static uint32_t bucket_walk(const struct keys *k, const struct geo *g,
-			    uint32_t *bucket)
-{
-	uint64_t first = key_at(k, 0), b;
-	size_t j = 0, prev = 0, window = 0;
-
-	for (b = 0; b < g->nbuckets; b++) {
-		uint64_t addr = first + (b << g->shift);
-
-		while (j + 1 < k->n && key_at(k, j + 1) <= addr)
-			j++;
-		if (j - prev > window)
-			window = j - prev;
-		prev = j;
-		if (bucket)
-			bucket[b] = (uint32_t)j;
-	}
-	/* Addresses past the last bucket's start search up to the last key. */
-	if (k->n - 1 - prev > window)
-		window = k->n - 1 - prev;
-	return (uint32_t)window;
-}
 
 /*
  * The narrowest power-of-two bucket width giving at most 2n buckets over
- * the keys' span: with regions spread evenly every bucket then holds at
- * most one start and a lookup takes one step.
+ * the span of n sorted starts from first to last: with regions spread
+ * evenly every bucket then holds at most one start and a lookup takes one
+ * step.
  */
-static void plan(const struct keys *k, struct geo *g)
+static struct geo geometry(uint64_t first, uint64_t last, size_t n)
 {
-	uint64_t span, want = 2 * (uint64_t)k->n;
-	uint32_t window;
+	uint64_t span = last - first, want = 2 * (uint64_t)n;
+	struct geo g = { .shift = 63, .nbuckets = 1 };
 
-	g->shift = 63;
-	g->nbuckets = 1;
-	g->step = 0;
-	g->pad = 1;
-	if (k->n < 2)
-		return;
-	span = key_at(k, k->n - 1) - key_at(k, 0);
-	g->shift = 0;
-	while ((span >> g->shift) >= want)
-		g->shift++;
-	g->nbuckets = (uint32_t)((span >> g->shift) + 1);
-	window = bucket_walk(k, g, NULL);
-	if (window) {
-		g->step = 1u << (31 - __builtin_clz(window));
-		/* A search reaches up to 2 * step - 1 keys past its bucket's. */
-		g->pad = 2 * (size_t)g->step;
-	}
+	if (n < 2)
+		return g;
+	g.shift = 0;
+	while ((span >> g.shift) >= want)
+		g.shift++;
+	g.nbuckets = (uint32_t)((span >> g.shift) + 1);
+	return g;
 }
 
 /*
- * Allocate a map for the keys' regions.  n <= GMEM_MAP_LIMIT_MAX_REGIONS
- * (2^24), nbuckets <= 2n and pad <= 2n, so no size below can overflow.
+ * Allocate a map for n regions with room for pad padding keys and slots
+ * (struct gmem__map_hot).  n <= GMEM_MAP_LIMIT_MAX_REGIONS (2^24),
+ * nbuckets <= 2n and pad <= 4n + 4, so no size below can overflow.
  */
-static struct gmem_map *map_alloc(const struct keys *k, size_t max_regions,
-				  struct geo *g)
+static struct gmem_map *map_alloc(size_t n, size_t max_regions,
+				  struct geo g, size_t pad)
 {
-	size_t n = k->n, slots_b, starts_b, regions_b, bytes;
+	size_t slots_b, starts_b, regions_b, bytes;
 	struct gmem_map *m;
 	char *p;
 
-	plan(k, g);
-	slots_b = (n + g->pad) * sizeof(struct gmem_slot);
-	starts_b = (n + g->pad) * sizeof(uint64_t);
+	slots_b = (n + pad) * sizeof(struct gmem_slot);
+	starts_b = (n + pad) * sizeof(uint64_t);
 	regions_b = n * sizeof(gmem_region *);
 	bytes = sizeof(*m) + slots_b + starts_b + regions_b +
-		(size_t)g->nbuckets * sizeof(uint32_t);
+		(size_t)g.nbuckets * sizeof(uint32_t);
 	bytes = (bytes + 63) & ~(size_t)63;
 	/* No zeroing: every field is written before the map is used. */
 	m = aligned_alloc(64, bytes);
@@ -130,17 +63,18 @@ static struct gmem_map *map_alloc(const struct keys *k, size_t max_regions,
 		return NULL;
 	atomic_init(&m->refs, 1);
 	m->max_regions = max_regions;
+	m->pad = pad;
 	m->hot.count = n;
 	p = (char *)(m + 1);
 	m->hot.slots = (struct gmem_slot *)(void *)p;
 	m->hot.starts = (uint64_t *)(void *)(p += slots_b);
 	m->regions = (gmem_region **)(void *)(p += starts_b);
 	m->hot.bucket = (uint32_t *)(void *)(p + regions_b);
-	m->hot.shift = g->shift;
-	m->hot.nbuckets = g->nbuckets;
-	m->hot.step = g->step;
+	m->hot.shift = g.shift;
+	m->hot.nbuckets = g.nbuckets;
+	m->hot.step = 0;
 	m->hot.reserved = 0;
-	m->hot.base = n ? key_at(k, 0) : 0;
+	m->hot.base = 0;
 	return m;
 }
 
@@ -169,23 +103,87 @@ static void slot_set(struct gmem_map *m, size_t i, gmem_region *r)
 	m->regions[i] = gmem_region_ref(r);
 }
 
-/* Bucket table and padding, once the regions' slots are in place. */
-static void map_finish(struct gmem_map *m, const struct keys *k,
-		       const struct geo *g)
+/*
+ * Fill the bucket table from the keys: bucket[b] is the last key at or
+ * below the bucket's first address.  Returns the window, the most keys a
+ * lookup may have to step over.
+ */
+static uint32_t index_build(struct gmem_map *m)
 {
-	size_t i;
+	uint32_t *bucket = (uint32_t *)(uintptr_t)m->hot.bucket;
+	const uint64_t *k = m->hot.starts;
+	size_t n = m->hot.count, j = 0, prev = 0, window = 0;
+	uint64_t b;
 
-	for (i = k->n; i < k->n + g->pad; i++) {
+	m->hot.base = n ? k[0] : 0;
+	bucket[0] = 0;
+	if (n < 2)
+		return 0;
+	for (b = 0; b < m->hot.nbuckets; b++) {
+		uint64_t addr = k[0] + (b << m->hot.shift);
+
+		while (j + 1 < n && k[j + 1] <= addr)
+			j++;
+		if (j - prev > window)
+			window = j - prev;
+		prev = j;
+		bucket[b] = (uint32_t)j;
+	}
+	/* Addresses past the last bucket's start search up to the last key. */
+	if (n - 1 - prev > window)
+		window = n - 1 - prev;
+	return (uint32_t)window;
+}
+
+/*
+ * Complete a map whose slots, keys and regions are in place: bucket
+ * table, step and padding.  Callers guess the padding (derived maps need
+ * about what their parent had); a guess that is too small, which only a
+ * very uneven layout causes, costs a second allocation and copy here.
+ * On -ENOMEM *mp is freed (dropping its region references).
+ */
+static int map_finish(struct gmem_map **mp)
+{
+	struct gmem_map *m = *mp, *big;
+	uint32_t window = index_build(m);
+	uint32_t step = window ? 1u << (31 - __builtin_clz(window)) : 0;
+	size_t need = step ? 2 * (size_t)step : 1, i, n = m->hot.count;
+
+	/* A search reaches up to 2 * step - 1 keys past its bucket's. */
+	if (need > m->pad) {
+		big = map_alloc(n, m->max_regions,
+				(struct geo){ m->hot.shift, m->hot.nbuckets },
+				need);
+		if (!big) {
+			gmem_map_free(m);
+			return -ENOMEM;
+		}
+		memcpy(slots_w(big), m->hot.slots, n * sizeof(struct gmem_slot));
+		memcpy(starts_w(big), m->hot.starts, n * sizeof(uint64_t));
+		memcpy(big->regions, m->regions, n * sizeof(gmem_region *));
+		memcpy((uint32_t *)(uintptr_t)big->hot.bucket, m->hot.bucket,
+		       m->hot.nbuckets * sizeof(uint32_t));
+		big->hot.base = m->hot.base;
+		free(m); /* the region references moved to big */
+		*mp = m = big;
+	}
+	m->hot.step = step;
+	for (i = n; i < n + m->pad; i++) {
 		/* Keys no address is below (but UINT64_MAX itself: lookups
 		 * that land here fall back to an exact search), and slots
 		 * that contain no address. */
 		starts_w(m)[i] = UINT64_MAX;
 		slots_w(m)[i] = (struct gmem_slot){ .start = 1, .last = 0 };
 	}
-	if (k->n >= 2)
-		bucket_walk(k, g, (uint32_t *)(uintptr_t)m->hot.bucket);
-	else
-		*(uint32_t *)(uintptr_t)m->hot.bucket = 0;
+	return 0;
+}
+
+/* Padding to allocate for a map derived from parent by one region. */
+static size_t pad_guess(const struct gmem_map *parent)
+{
+	/* One region more or less moves the window by about one, which may
+	 * double the step. */
+	return parent->hot.step ? 4 * (size_t)parent->hot.step : 2;
 }
 
 static int cmp_region_start(const void *a, const void *b)
@@ -201,9 +199,8 @@ GMEM_EXPORT int gmem_map_new(gmem_map **out, gmem_region *const *regions,
 {
 	gmem_region **sorted = NULL;
 	struct gmem_map *m;
-	struct keys k;
-	struct geo g;
 	size_t i;
+	int err;
 
 	if (!out || (count && !regions) ||
 	    max_regions > GMEM_MAP_LIMIT_MAX_REGIONS)
@@ -233,16 +230,21 @@ GMEM_EXPORT int gmem_map_new(gmem_map **out, gmem_region *const *regions,
 			}
 		}
 	}
-	k = (struct keys){ .op = KEYS_REGIONS, .n = count, .regs = sorted };
-	m = map_alloc(&k, max_regions, &g);
+	m = map_alloc(count, max_regions,
+		      count ? geometry(sorted[0]->gpa, sorted[count - 1]->gpa,
+				       count)
+			    : geometry(0, 0, 0),
+		      2);
 	if (!m) {
 		free(sorted);
 		return -ENOMEM;
 	}
 	for (i = 0; i < count; i++)
 		slot_set(m, i, sorted[i]);
-	map_finish(m, &k, &g);
 	free(sorted);
+	err = map_finish(&m);
+	if (err)
+		return err;
 	*out = m;
 	return 0;
 }
@@ -274,7 +276,8 @@ static void copy_slots(struct gmem_map *dst, size_t at,
 	memcpy(&starts_w(dst)[at], &src->hot.starts[from], n * sizeof(uint64_t));
 	memcpy(&dst->regions[at], &src->regions[from], n * sizeof(gmem_region *));
 	for (i = at; i < at + n; i++)
-		gmem_region_ref(dst->regions[i]);
+		atomic_fetch_add_explicit(&dst->regions[i]->refs, 1,
+					  memory_order_relaxed);
 }
 
 GMEM_EXPORT int gmem_map_insert(gmem_map **out, const gmem_map *map,
@@ -282,9 +285,8 @@ GMEM_EXPORT int gmem_map_insert(gmem_map **out, const gmem_map *map,
 {
 	const uint64_t *starts;
 	struct gmem_map *m;
-	struct keys k;
-	struct geo g;
 	size_t pos, n;
+	int err;
 
 	if (!out || !map || !region)
 		return -EINVAL;
@@ -297,15 +299,18 @@ GMEM_EXPORT int gmem_map_insert(gmem_map **out, const gmem_map *map,
 		return -EEXIST;
 	if (pos < n && region->last >= starts[pos])
 		return -EEXIST;
-	k = (struct keys){ .op = KEYS_INSERT, .n = n + 1, .old = starts,
-			   .pos = pos, .ins = region->gpa };
-	m = map_alloc(&k, map->max_regions, &g);
+	m = map_alloc(n + 1, map->max_regions,
+		      geometry(pos == 0 ? region->gpa : starts[0],
+			       pos == n ? region->gpa : starts[n - 1], n + 1),
+		      pad_guess(map));
 	if (!m)
 		return -ENOMEM;
 	copy_slots(m, 0, map, 0, pos);
 	slot_set(m, pos, region);
 	copy_slots(m, pos + 1, map, pos, n);
-	map_finish(m, &k, &g);
+	err = map_finish(&m);
+	if (err)
+		return err;
 	*out = m;
 	return 0;
 }
@@ -316,9 +321,9 @@ GMEM_EXPORT int gmem_map_remove(gmem_map **out, const gmem_map *map,
 {
 	const uint64_t *starts;
 	struct gmem_map *m;
-	struct keys k;
 	struct geo g;
 	size_t pos, n;
+	int err;
 
 	if (!out || !map)
 		return -EINVAL;
@@ -327,14 +332,19 @@ GMEM_EXPORT int gmem_map_remove(gmem_map **out, const gmem_map *map,
 	pos = lower_bound(map, gpa);
 	if (pos >= n || starts[pos] != gpa || map->regions[pos]->len != len)
 		return -ENOENT;
-	k = (struct keys){ .op = KEYS_REMOVE, .n = n - 1, .old = starts,
-			   .pos = pos };
-	m = map_alloc(&k, map->max_regions, &g);
+	if (n == 1)
+		g = geometry(0, 0, 0);
+	else
+		g = geometry(starts[pos == 0 ? 1 : 0],
+			     starts[pos == n - 1 ? n - 2 : n - 1], n - 1);
+	m = map_alloc(n - 1, map->max_regions, g, pad_guess(map));
 	if (!m)
 		return -ENOMEM;
 	copy_slots(m, 0, map, 0, pos);
 	copy_slots(m, pos, map, pos + 1, n);
-	map_finish(m, &k, &g);
+	err = map_finish(&m);
+	if (err)
+		return err;
 	if (removed)
 		*removed = gmem_region_ref(map->regions[pos]);
 	*out = m;
