@@ -1,12 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * fuzz_space.c - schedule fuzzer for atomic address spaces (gmem_space).
+ * fuzz_space.c - schedule fuzzer for address spaces (gmem_space).
  *
- * The input is a SCHEDULE: writer operations on an atomic space (hot-plug
- * insert, remove, whole-map replace, update callbacks, synchronize) run by
- * the main thread, interleaved with reader operations (enter, exit, accesses
- * through the snapshot, long-lived references, reclaim, ...) run by 2-4
- * reader threads and by the main thread's own reader.
+ * The input is a SCHEDULE: writer operations on a space (hot-plug insert,
+ * remove, whole-map replace, update callbacks, synchronize) run by the main
+ * thread, interleaved with reader operations (enter, exit, accesses through
+ * the snapshot, long-lived references, reclaim, ...) run by 2-4 reader
+ * threads and by the main thread's own reader.
+ *
+ * Space kinds.  A header field picks the kind of the space under test:
+ * atomic (the default, and what most of this comment is about), fixed,
+ * shared or custom.  A fixed or shared space never changes: every update
+ * function (insert, remove, replace, update, reclaim, synchronize) must
+ * fail with -EOPNOTSUPP without calling anything or writing any output,
+ * and every snapshot is the one initial map.  A custom space is a small
+ * rwlock space implemented here (struct fs_custom, as in
+ * examples/rwlock_space.c): enter takes the read lock and hands out the
+ * current map with a malloc'd token, exit checks the token and map and
+ * releases the lock.  Its owner (the writer operations) derives the next
+ * map with gmem_map_insert()/gmem_map_remove() or takes a built one, and
+ * publishes it with a TRY-write-lock, so the model knows the outcome
+ * exactly: -EBUSY while any section is open, else the swap.  The model
+ * counts the callbacks (enter once per outermost section and per
+ * gmem_space_current(), exit likewise, destroy exactly once at the last
+ * space reference) and FAULT makes the next enter fail, return a positive
+ * value or succeed with a NULL map.
  *
  * Determinism.  Reader threads never run freely: the main thread hands a
  * thread one operation at a time through a mailbox (mutex + condvar) and
@@ -61,7 +79,18 @@
  *                            maps are still pending and long-lived references
  *                            still exist (they must outlive it);
  *                            bit 3: argument checks (NULL handles, unknown
- *                            flags, -EOPNOTSUPP on a fixed space)
+ *                            flags, bad constructor arguments of every kind,
+ *                            -EOPNOTSUPP on fixed and shared spaces, and
+ *                            FS_CROWD readers on a throwaway atomic space);
+ *                            bits 4-5: space kind: 0 atomic, 1 fixed,
+ *                            2 shared, 3 custom (max_retired only matters
+ *                            for atomic);
+ *                            bit 6: custom: no destroy callback (the harness
+ *                            frees its state after the last reference);
+ *                            bit 7: at the end, drop the harness's space
+ *                            reference BEFORE freeing the readers, which
+ *                            must keep the space alive until the last one
+ *                            goes
  *   then up to FS_MAX_OPS operations: u8 opcode % FS_OP_COUNT, arguments:
  *
  *   writer operations (main thread):
@@ -111,7 +140,19 @@
  *                                       is blocked)
  *   25 CURRENT      -                   gmem_space_current() into the table
  *                                       (skipped while a helper is blocked)
+ *   26 FAULT        u8 sub: bits0-1 what the custom space's next enter
+ *                   callback does (0 return a negative errno, bits2-3
+ *                   -EIO/-EAGAIN/-ENOMEM/-EPERM, which must come back;
+ *                   1 return 1 and 2 succeed with a NULL map, both -EINVAL;
+ *                   3 nothing), bit4 through gmem_space_current() instead
+ *                   of gmem_reader_enter().  A nested enter calls no
+ *                   callback (and succeeds).  On the other kinds: ENTER or
+ *                   CURRENT.
  *   Reader-section operations (READ .. VERIFY) do nothing outside a section.
+ *   On a fixed or shared space, INSERT .. SYNC and RECLAIM only check
+ *   -EOPNOTSUPP (UPDATE kind 5: -EINVAL, the flags are checked first); on a
+ *   custom space INSERT, REMOVE, REPLACE and REPLACE_REF check -EOPNOTSUPP
+ *   and then publish through the custom space (DEFER/WAIT do not matter).
  *
  *   SPEC   u8 kind (bit0 USER else ANON, bit1 READONLY, bit2 NO_GUARD),
  *          u16 len (1 + v % 16384), PLACE, u8 content seed
@@ -170,7 +211,8 @@ enum fs_op {
 	FS_OP_DEEP = 23,
 	FS_OP_RECLAIM = 24,
 	FS_OP_CURRENT = 25,
-	FS_OP_COUNT = 26
+	FS_OP_FAULT = 26,
+	FS_OP_COUNT = 27
 };
 
 #define FS_FIRST_THREAD_OP FS_OP_ENTER
@@ -190,6 +232,20 @@ enum fs_update { FS_UP_NOCHANGE, FS_UP_ERROR, FS_UP_NESTED, FS_UP_ENTER,
 #define FS_INIT_COUNT 3u
 #define FS_INIT_LATE_FREE 4u
 #define FS_INIT_ARGCHECK 8u
+#define FS_INIT_KIND_SHIFT 4
+#define FS_INIT_NO_DESTROY 0x40u
+#define FS_INIT_SPACE_FIRST 0x80u
+
+/* Space kinds (init bits 4-5); 0 keeps the original atomic-only format. */
+enum fs_kind { FS_KIND_ATOMIC, FS_KIND_FIXED, FS_KIND_SHARED, FS_KIND_CUSTOM,
+	       FS_KIND_COUNT };
+#define FS_INIT_KIND(k) ((unsigned)(k) << FS_INIT_KIND_SHIFT)
+
+/* FAULT sub-operation. */
+enum fs_fault { FS_FAULT_ERRNO, FS_FAULT_POSITIVE, FS_FAULT_NULL,
+		FS_FAULT_NONE };
+#define FS_FAULT_ERR(i) ((unsigned)(i) << 2)
+#define FS_FAULT_CURRENT 16u
 
 #define FS_MODE_DEFER 1u
 #define FS_MODE_OPT 2u /* drop ref / want removed / keep ref */
@@ -201,6 +257,7 @@ enum fs_update { FS_UP_NOCHANGE, FS_UP_ERROR, FS_UP_NESTED, FS_UP_ENTER,
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,9 +275,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FS_MAX_VERSIONS (2 * FS_MAX_OPS + 8)
 #define FS_MAX_ACCESS 20000u
 #define FS_HELPER_TIMEOUT_S 20
+#define FS_CROWD 40 /* readers of crowd_checks(): over one slot chunk */
 
 #define SENTINEL_REGION ((gmem_region *)(uintptr_t)0x5e57e1f00dULL)
 #define SENTINEL_MAP ((gmem_map *)(uintptr_t)0x5e57e1f00dULL)
+#define SENTINEL_CMAP ((const gmem_map *)(uintptr_t)0x5e57e1f00dULL)
+#define SENTINEL_SPACE ((gmem_space *)(uintptr_t)0x5e57e1f00dULL)
 
 static bool fs_trace;
 
@@ -336,10 +396,39 @@ struct fs_helper {
 	int removed_slot;	/* REMOVE: slot of the expected region */
 };
 
+/*
+ * The custom space: a map behind a pthread rwlock (examples/rwlock_space.c).
+ * Writers only ever TRY the write lock (custom_replace()), so no thread of
+ * the lockstep schedule can block, and -EBUSY says exactly "some section
+ * is open", which the model knows.
+ */
+struct fs_custom {
+	pthread_rwlock_t lock;
+	gmem_map *map;		/* one reference, owned; swapped under the lock */
+	struct fs_ctx *c;	/* for the counters, which outlive this */
+	_Atomic int fault;	/* FS_FAULT_* for the next enter callback */
+	_Atomic int fault_err;	/* its errno for FS_FAULT_ERRNO */
+};
+
+/* Per-section state handed from the enter callback to exit. */
+struct fs_token {
+	uint32_t magic;
+	const gmem_map *map;
+};
+
+#define FS_TOKEN_MAGIC 0x70cea11u
+
 struct fs_ctx {
 	struct fdp in;
 	gmem_space *space;
+	enum fs_kind kind;
 	size_t max_retired;
+	struct fs_custom *custom; /* FS_KIND_CUSTOM until its state is freed */
+	bool no_destroy;	  /* custom ops without destroy */
+	bool space_first;	  /* teardown drops the space before readers */
+	/* Custom callbacks: counted by the callbacks, predicted by the model. */
+	atomic_uint cb_enters, cb_exits, cb_destroys;
+	unsigned want_enters, want_exits;
 	unsigned nthreads;	/* reader threads; the main reader is this index */
 	struct fs_reader rd[FS_MAX_READERS];
 	gmem_reader *probe;
@@ -872,6 +961,162 @@ static void ref_add(struct fs_ctx *c, gmem_map *map, int vi)
 static void window_reclaim(struct fs_ctx *c, const char *what);
 
 /* ------------------------------------------------------------------------ */
+/* The custom space (struct gmem_space_ops implemented by the harness)       */
+/* ------------------------------------------------------------------------ */
+
+static const char *const kind_names[FS_KIND_COUNT] = { "atomic", "fixed",
+						       "shared", "custom" };
+
+static int custom_enter(void *ctx, void **token, const gmem_map **map)
+{
+	struct fs_custom *cs = ctx;
+	int fault = atomic_exchange(&cs->fault, FS_FAULT_NONE), err;
+	struct fs_token *t;
+
+	atomic_fetch_add(&cs->c->cb_enters, 1);
+	if (fault == FS_FAULT_ERRNO)
+		return atomic_load(&cs->fault_err);
+	/* Breaks the contract ("0 or a negative errno") on purpose. */
+	if (fault == FS_FAULT_POSITIVE)
+		return 1;
+	err = pthread_rwlock_rdlock(&cs->lock);
+	CHECK(err == 0, "custom enter: rdlock gave %d", err);
+	/* A malloc'd token: an exit without enter, or a second exit, is a
+	 * heap error under ASan; an enter without exit is a leak. */
+	t = xmalloc(sizeof(*t));
+	t->magic = FS_TOKEN_MAGIC;
+	/* Borrowed: no writer can drop the space's reference to the map
+	 * while this section holds the read lock. */
+	t->map = fault == FS_FAULT_NULL ? NULL : cs->map;
+	*token = t;
+	*map = t->map;
+	return 0;
+}
+
+static void custom_exit(void *ctx, void *token, const gmem_map *map)
+{
+	struct fs_custom *cs = ctx;
+	struct fs_token *t = token;
+
+	atomic_fetch_add(&cs->c->cb_exits, 1);
+	CHECK(t && t->magic == FS_TOKEN_MAGIC,
+	      "custom exit: token %p was not handed out by enter", token);
+	CHECK(t->map == map, "custom exit: map %p, the section's is %p",
+	      (const void *)map, (const void *)t->map);
+	t->magic = 0;
+	free(t);
+	pthread_rwlock_unlock(&cs->lock);
+}
+
+/* The owner's teardown of its state, by destroy or by the harness. */
+static void custom_free(struct fs_custom *cs)
+{
+	int err = pthread_rwlock_trywrlock(&cs->lock);
+
+	CHECK(err == 0, "custom space destroyed with a section open (%d)", err);
+	pthread_rwlock_unlock(&cs->lock);
+	pthread_rwlock_destroy(&cs->lock);
+	gmem_map_free(cs->map);
+	free(cs);
+}
+
+static void custom_destroy(void *ctx)
+{
+	struct fs_custom *cs = ctx;
+
+	atomic_fetch_add(&cs->c->cb_destroys, 1);
+	custom_free(cs);
+}
+
+static int custom_new(struct fs_ctx *c, gmem_map *map)
+{
+	/* On the stack: the library must copy it. */
+	struct gmem_space_ops ops = {
+		.size = (uint32_t)sizeof(ops),
+		.enter = custom_enter,
+		.exit = custom_exit,
+		.destroy = c->no_destroy ? NULL : custom_destroy,
+	};
+	struct fs_custom *cs = xmalloc(sizeof(*cs));
+	int rc;
+
+	memset(cs, 0, sizeof(*cs));
+	if (pthread_rwlock_init(&cs->lock, NULL))
+		FAIL("cannot create the custom space's lock");
+	cs->map = gmem_map_ref(map);
+	cs->c = c;
+	atomic_init(&cs->fault, FS_FAULT_NONE);
+	atomic_init(&cs->fault_err, 0);
+	rc = gmem_space_new_custom(&c->space, &ops, cs);
+	if (rc) {
+		custom_free(cs);
+		return rc;
+	}
+	c->custom = cs;
+	return 0;
+}
+
+/*
+ * The owner publishes @map (the space takes its own reference).  A real
+ * owner would wait for the write lock; trying it keeps the schedule
+ * deterministic: -EBUSY exactly when some section is open.
+ */
+static int custom_replace(struct fs_custom *cs, gmem_map *map)
+{
+	gmem_map *old;
+	int err = pthread_rwlock_trywrlock(&cs->lock);
+
+	if (err)
+		return -err;
+	old = cs->map;
+	cs->map = gmem_map_ref(map);
+	pthread_rwlock_unlock(&cs->lock);
+	/* Outside the lock: the last reference may unmap regions. */
+	gmem_map_free(old);
+	return 0;
+}
+
+static bool any_reader_inside(const struct fs_ctx *c)
+{
+	unsigned i;
+
+	for (i = 0; i <= c->nthreads; i++)
+		if (c->rd[i].depth)
+			return true;
+	return false;
+}
+
+/* The callbacks must have run exactly as often as the model says. */
+static void custom_check(struct fs_ctx *c, const char *what)
+{
+	unsigned e, x;
+
+	if (c->kind != FS_KIND_CUSTOM)
+		return;
+	e = atomic_load(&c->cb_enters);
+	x = atomic_load(&c->cb_exits);
+	CHECK(e == c->want_enters && x == c->want_exits,
+	      "%s: custom callbacks ran %u enters, %u exits; model %u, %u",
+	      what, e, x, c->want_enters, c->want_exits);
+	if (c->space)
+		CHECK(atomic_load(&c->cb_destroys) == 0,
+		      "%s: custom destroy while the space is referenced", what);
+}
+
+/*
+ * gmem_space_current() on the space under test.  With valid arguments a
+ * custom space runs one enter/exit pair for it (no fault is armed here).
+ */
+static int space_current(struct fs_ctx *c, gmem_map **out)
+{
+	if (c->kind == FS_KIND_CUSTOM && out) {
+		c->want_enters++;
+		c->want_exits++;
+	}
+	return gmem_space_current(c->space, out);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Thread operations (run by a reader thread or by main, one at a time)      */
 /* ------------------------------------------------------------------------ */
 
@@ -883,6 +1128,8 @@ static void reader_enter(struct fs_ctx *c, unsigned who, const char *what)
 
 	CHECK(rc == 0, "%s: enter gave %d", what, rc);
 	if (r->depth == 0) {
+		if (c->kind == FS_KIND_CUSTOM)
+			c->want_enters++;
 		CHECK(m == c->ver[c->cur].map,
 		      "%s: enter gave map %p, current is %p (version %d)", what,
 		      (const void *)m, (const void *)c->ver[c->cur].map, c->cur);
@@ -907,6 +1154,8 @@ static void reader_exit(struct fs_ctx *c, unsigned who, const char *what)
 	}
 	CHECK(rc == 0, "%s: exit gave %d", what, rc);
 	if (--r->depth == 0) {
+		if (c->kind == FS_KIND_CUSTOM)
+			c->want_exits++;
 		r->map = NULL;
 		r->ver = -1;
 	}
@@ -943,6 +1192,77 @@ static void map_op(struct fs_ctx *c, const gmem_map *m,
 	default:
 		break;
 	}
+}
+
+/* CURRENT: a reference to the published map, into the table. */
+static void thread_current(struct fs_ctx *c, const char *what)
+{
+	gmem_map *m = SENTINEL_MAP;
+	int rc;
+
+	if (c->h.active)
+		return; /* would wait for the writer lock */
+	rc = space_current(c, &m);
+	CHECK(rc == 0 && m == c->ver[c->cur].map,
+	      "%s: gmem_space_current gave %d/%p, model %p", what, rc,
+	      (void *)m, (const void *)c->ver[c->cur].map);
+	ref_add(c, m, c->cur);
+}
+
+/*
+ * FAULT: arm the custom space's next enter callback, then enter (or call
+ * gmem_space_current()).  A negative errno comes back unchanged; a
+ * positive return or a NULL map is refused with -EINVAL (and the NULL
+ * map's section is ended through exit); either way no section is open
+ * and no output is written.  A nested enter calls no callback at all.
+ */
+static void thread_fault(struct fs_ctx *c, unsigned who, unsigned sub,
+			 const char *what)
+{
+	static const int errs[4] = { -EIO, -EAGAIN, -ENOMEM, -EPERM };
+	struct fs_reader *r = &c->rd[who];
+	int fault = (int)(sub & 3), err = errs[(sub >> 2) & 3], want, rc;
+	bool via_current = (sub & FS_FAULT_CURRENT) != 0;
+
+	if (c->kind != FS_KIND_CUSTOM || fault == FS_FAULT_NONE) {
+		if (via_current)
+			thread_current(c, what);
+		else
+			reader_enter(c, who, what);
+		return;
+	}
+	atomic_store(&c->custom->fault_err, err);
+	atomic_store(&c->custom->fault, fault);
+	want = fault == FS_FAULT_ERRNO ? err : -EINVAL;
+	if (via_current) {
+		gmem_map *m = SENTINEL_MAP;
+
+		rc = gmem_space_current(c->space, &m);
+		CHECK(rc == want && m == SENTINEL_MAP,
+		      "%s: gmem_space_current with fault %d gave %d/%p, "
+		      "want %d", what, fault, rc, (void *)m, want);
+	} else if (r->depth) {
+		reader_enter(c, who, what);
+		CHECK(atomic_exchange(&c->custom->fault, FS_FAULT_NONE) ==
+			      fault,
+		      "%s: a nested enter called the enter callback", what);
+		return;
+	} else {
+		const gmem_map *m = SENTINEL_CMAP;
+
+		rc = gmem_reader_enter(r->r, &m);
+		CHECK(rc == want && m == SENTINEL_CMAP,
+		      "%s: enter with fault %d gave %d/%p, want %d", what,
+		      fault, rc, (const void *)m, want);
+		rc = gmem_reader_exit(r->r);
+		CHECK(rc == -EINVAL, "%s: a failed enter left a section open "
+		      "(exit gave %d)", what, rc);
+	}
+	c->want_enters++;
+	if (fault == FS_FAULT_NULL)
+		c->want_exits++;
+	CHECK(atomic_load(&c->custom->fault) == FS_FAULT_NONE,
+	      "%s: the enter callback was not called", what);
 }
 
 static void thread_op(struct fs_ctx *c, unsigned who, const struct fs_rop *op)
@@ -1052,6 +1372,12 @@ static void thread_op(struct fs_ctx *c, unsigned who, const struct fs_rop *op)
 			break;
 		}
 		rc = gmem_space_reclaim(c->space, &pending);
+		if (c->kind != FS_KIND_ATOMIC) {
+			CHECK(rc == -EOPNOTSUPP && pending == 12345,
+			      "%s: reclaim on a %s space gave %d", what,
+			      kind_names[c->kind], rc);
+			break;
+		}
 		CHECK(rc == 0, "%s: reclaim gave %d", what, rc);
 		model_reclaim(c);
 		CHECK(pending == c->nretired && pending <= c->max_retired,
@@ -1059,18 +1385,12 @@ static void thread_op(struct fs_ctx *c, unsigned who, const struct fs_rop *op)
 		      pending, c->nretired, c->max_retired);
 		break;
 	}
-	case FS_OP_CURRENT: {
-		gmem_map *m = SENTINEL_MAP;
-
-		if (c->h.active)
-			break; /* would wait for the writer lock */
-		rc = gmem_space_current(c->space, &m);
-		CHECK(rc == 0 && m == c->ver[c->cur].map,
-		      "%s: gmem_space_current gave %d/%p, model %p", what, rc,
-		      (void *)m, (const void *)c->ver[c->cur].map);
-		ref_add(c, m, c->cur);
+	case FS_OP_CURRENT:
+		thread_current(c, what);
 		break;
-	}
+	case FS_OP_FAULT:
+		thread_fault(c, who, op->a, what);
+		break;
 	default:
 		FAIL("bad thread op %d", op->code);
 	}
@@ -1342,7 +1662,7 @@ static void helper_check(struct fs_ctx *c)
 static void learn_current(struct fs_ctx *c, int vi)
 {
 	gmem_map *m = SENTINEL_MAP;
-	int rc = gmem_space_current(c->space, &m);
+	int rc = space_current(c, &m);
 
 	CHECK(rc == 0, "gmem_space_current gave %d", rc);
 	if (c->ver[vi].map)
@@ -1481,10 +1801,112 @@ static void publish_after(struct fs_ctx *c, struct fs_pubreq *q, bool ok)
 	}
 }
 
+static const char *const pub_names[] = { "insert", "remove", "replace" };
+
+/*
+ * The owner of a custom space publishes what the request describes: the
+ * next map derived the same way the library's update functions would
+ * (gmem_map_insert()/gmem_map_remove(), or the built map), then
+ * custom_replace().  Returns true when it was published.
+ */
+static bool custom_publish(struct fs_ctx *c, struct fs_pubreq *q)
+{
+	const gmem_map *cur = c->ver[c->cur].map;
+	struct shadow_map *next = NULL;
+	gmem_region *removed = NULL;
+	gmem_map *nm = NULL;
+	int removed_slot = -1, rc, want, nv;
+
+	want = model_next(c, q, &next, &removed_slot);
+	switch (q->kind) {
+	case P_INSERT:
+		rc = gmem_map_insert(&nm, cur, c->reg[q->slot].g);
+		break;
+	case P_REMOVE:
+		rc = gmem_map_remove(&nm, cur, q->gpa, q->len,
+				     q->want_removed ? &removed : NULL);
+		break;
+	default:
+		nm = gmem_map_ref(q->map);
+		rc = 0;
+		break;
+	}
+	CHECK(rc == want, "custom %s: deriving the map gave %d, model %d",
+	      pub_names[q->kind], rc, want);
+	if (rc) {
+		TRACE("  custom %s: deriving gave %d\n", pub_names[q->kind],
+		      rc);
+		shadow_map_free(next);
+		return false;
+	}
+	if (q->kind == P_REMOVE && q->want_removed)
+		CHECK(removed == c->reg[removed_slot].g,
+		      "gmem_map_remove: *removed %p, model %p", (void *)removed,
+		      (void *)c->reg[removed_slot].g);
+	rc = custom_replace(c->custom, nm);
+	want = any_reader_inside(c) ? -EBUSY : 0;
+	CHECK(rc == want, "custom %s: publication gave %d, model %d",
+	      pub_names[q->kind], rc, want);
+	TRACE("  custom %s -> %d\n", pub_names[q->kind], rc);
+	if (rc == 0) {
+		if (q->kind == P_REPLACE) {
+			shadow_map_free(next);
+			nv = version_clone(c, q->builder);
+		} else {
+			nv = version_new(c, next, nm);
+		}
+		/* The reference handed back keeps the region alive. */
+		if (removed) {
+			c->reg[removed_slot].held++;
+			removed = NULL;
+		}
+		/* No section is open: nothing can still see the old map. */
+		model_publish(c, nv, false);
+		learn_current(c, nv);
+	} else {
+		shadow_map_free(next);
+	}
+	gmem_region_free(removed);
+	gmem_map_free(nm);
+	return rc == 0;
+}
+
+/*
+ * INSERT, REMOVE, REPLACE on a fixed, shared or custom space: the library's
+ * update functions are for atomic spaces only and must refuse before they
+ * call or write anything.  A custom space is then updated by its owner.
+ */
+static void publish_other(struct fs_ctx *c, struct fs_pubreq *q)
+{
+	gmem_region *removed = SENTINEL_REGION;
+	unsigned flags = q->defer ? GMEM_PUBLISH_DEFER : GMEM_PUBLISH_WAIT;
+	bool ok = false;
+	int rc;
+
+	switch (q->kind) {
+	case P_INSERT:
+		rc = gmem_space_insert(c->space, c->reg[q->slot].g, flags);
+		break;
+	case P_REMOVE:
+		rc = gmem_space_remove(c->space, q->gpa, q->len,
+				       q->want_removed ? &removed : NULL,
+				       flags);
+		break;
+	default:
+		rc = gmem_space_replace(c->space, q->map, flags);
+		break;
+	}
+	CHECK(rc == -EOPNOTSUPP && removed == SENTINEL_REGION,
+	      "%s on a %s space gave %d (*removed %p)", pub_names[q->kind],
+	      kind_names[c->kind], rc, (void *)removed);
+	if (c->kind == FS_KIND_CUSTOM)
+		ok = custom_publish(c, q);
+	publish_after(c, q, ok);
+}
+
 static void publish(struct fs_ctx *c, struct fs_pubreq *q)
 {
-	static const char *const names[] = { "insert", "remove", "replace" };
-	const char *name = names[q->kind];
+	const char *name = pub_names[q->kind];
 	struct fs_region *ins = q->kind == P_INSERT ? &c->reg[q->slot] : NULL;
 	struct fs_reader *mr = &c->rd[c->nthreads];
 	struct shadow_map *next = NULL;
@@ -1496,6 +1918,10 @@ static void publish(struct fs_ctx *c, struct fs_pubreq *q)
 	unsigned nb;
 
 	TRACE("  %s %s\n", name, q->defer ? "DEFER" : "WAIT");
+	if (c->kind != FS_KIND_ATOMIC) {
+		publish_other(c, q);
+		return;
+	}
 	want = model_next(c, q, &next, &removed_slot);
 	deadlock = !q->defer && mr->depth > 0;
 	nb = inside_readers(c, b);
@@ -1672,6 +2098,14 @@ static void op_update(struct fs_ctx *c, unsigned kind, unsigned mode)
 		rc = gmem_space_update(c->space, update_never, NULL,
 				       (defer ? GMEM_PUBLISH_DEFER : 0) | 2u);
 		CHECK(rc == -EINVAL, "update with unknown flags gave %d", rc);
+		return;
+	}
+	if (c->kind != FS_KIND_ATOMIC) {
+		rc = gmem_space_update(c->space, update_never, NULL,
+				       defer ? GMEM_PUBLISH_DEFER
+					     : GMEM_PUBLISH_WAIT);
+		CHECK(rc == -EOPNOTSUPP, "update on a %s space gave %d",
+		      kind_names[c->kind], rc);
 		return;
 	}
 	if (c->h.active) {
@@ -2048,6 +2482,13 @@ static void op_sync(struct fs_ctx *c)
 		window_reclaim(c, "synchronize");
 		return;
 	}
+	/* Nothing to wait for on the other kinds, inside a section or not. */
+	if (c->kind != FS_KIND_ATOMIC) {
+		rc = gmem_space_synchronize(c->space);
+		CHECK(rc == -EOPNOTSUPP, "synchronize on a %s space gave %d",
+		      kind_names[c->kind], rc);
+		return;
+	}
 	if (c->rd[c->nthreads].depth) {
 		rc = gmem_space_synchronize(c->space);
 		CHECK(rc == -EDEADLK, "synchronize inside a section gave %d",
@@ -2122,7 +2563,7 @@ static const char *const op_names[FS_OP_COUNT] = {
 	"EXIT",	      "EXIT_ALL",  "READ",     "WRITE",	  "TRANSLATE",
 	"TYPED",      "ATOMIC",	   "QUERY",    "VERIFY",  "PROMOTE",
 	"DROP_REF",   "USE_REF",   "RECREATE", "DEEP",	  "RECLAIM",
-	"CURRENT",
+	"CURRENT",    "FAULT",
 };
 
 static void thread_op_decode(struct fs_ctx *c, int code)
@@ -2157,6 +2598,7 @@ static void thread_op_decode(struct fs_ctx *c, int code)
 		op.gpa = decode_addr(c);
 		break;
 	case FS_OP_DROP_REF:
+	case FS_OP_FAULT:
 		op.a = fdp_u8(&c->in);
 		break;
 	case FS_OP_USE_REF:
@@ -2230,6 +2672,152 @@ static void one_op(struct fs_ctx *c)
 	}
 }
 
+#define EXPECT(call, want)                                                    \
+	do {                                                                  \
+		rc = (call);                                                  \
+		CHECK(rc == (want), "%s gave %d, want %d", #call, rc, (want)); \
+	} while (0)
+
+static int never_enter(void *ctx, void **token, const gmem_map **map)
+{
+	(void)ctx;
+	(void)token;
+	(void)map;
+	FAIL("a custom space without readers called enter");
+}
+
+static void never_exit(void *ctx, void *token, const gmem_map *map)
+{
+	(void)ctx;
+	(void)token;
+	(void)map;
+	FAIL("a custom space without readers called exit");
+}
+
+static void count_destroy(void *ctx)
+{
+	(*(unsigned *)ctx)++;
+}
+
+/*
+ * The constructors' argument errors (nothing written, nothing called),
+ * reference counting of a space, and the update functions on a shared
+ * space, whatever kind is under test.
+ */
+static void arg_checks_kinds(struct fs_ctx *c, gmem_map *cur)
+{
+	static const struct gmem_space_ops good = {
+		.size = (uint32_t)sizeof(struct gmem_space_ops),
+		.enter = never_enter,
+		.exit = never_exit,
+		.destroy = count_destroy,
+	};
+	struct gmem_space_ops bad;
+	gmem_space *sp = SENTINEL_SPACE, *sh = NULL;
+	size_t pending = 5;
+	unsigned destroyed = 0, i;
+	int rc;
+
+	EXPECT(gmem_space_new_fixed(NULL, cur), -EINVAL);
+	EXPECT(gmem_space_new_fixed(&sp, NULL), -EINVAL);
+	EXPECT(gmem_space_new_shared(NULL, cur), -EINVAL);
+	EXPECT(gmem_space_new_shared(&sp, NULL), -EINVAL);
+	EXPECT(gmem_space_new_custom(NULL, &good, &destroyed), -EINVAL);
+	EXPECT(gmem_space_new_custom(&sp, NULL, &destroyed), -EINVAL);
+	/* Sizes outside [first published size, this header's size], and
+	 * the mandatory callbacks missing. */
+	for (i = 0; i < 6; i++) {
+		bad = good;
+		switch (i) {
+		case 0:
+			bad.size = 0;
+			break;
+		case 1:
+			bad.size = (uint32_t)offsetof(struct gmem_space_ops,
+						      destroy);
+			break;
+		case 2:
+			bad.size = (uint32_t)sizeof(bad) + 1;
+			break;
+		case 3:
+			bad.size = UINT32_MAX;
+			break;
+		case 4:
+			bad.enter = NULL;
+			break;
+		default:
+			bad.exit = NULL;
+			break;
+		}
+		EXPECT(gmem_space_new_custom(&sp, &bad, &destroyed), -EINVAL);
+	}
+	CHECK(sp == SENTINEL_SPACE && destroyed == 0,
+	      "a failed constructor wrote *out or called destroy");
+	/* Without readers a custom space calls only destroy, once, at the
+	 * last reference; a NULL destroy is allowed. */
+	EXPECT(gmem_space_new_custom(&sp, &good, &destroyed), 0);
+	CHECK(gmem_space_ref(sp) == sp, "gmem_space_ref gave another space");
+	gmem_space_free(sp);
+	CHECK(destroyed == 0, "destroy ran with a reference left");
+	gmem_space_free(sp);
+	CHECK(destroyed == 1, "destroy ran %u times", destroyed);
+	bad = good;
+	bad.destroy = NULL;
+	EXPECT(gmem_space_new_custom(&sp, &bad, NULL), 0);
+	gmem_space_free(sp);
+	CHECK(gmem_space_ref(NULL) == NULL, "gmem_space_ref(NULL) not NULL");
+	gmem_space_free(NULL);
+	CHECK(gmem_space_ref(c->space) == c->space,
+	      "gmem_space_ref gave another space");
+	gmem_space_free(c->space);
+	/* A shared space never changes either. */
+	EXPECT(gmem_space_new_shared(&sh, cur), 0);
+	EXPECT(gmem_space_insert(sh, NULL, GMEM_PUBLISH_DEFER), -EINVAL);
+	EXPECT(gmem_space_update(sh, update_never, NULL, GMEM_PUBLISH_WAIT),
+	       -EOPNOTSUPP);
+	EXPECT(gmem_space_update(sh, update_never, NULL, 2u), -EINVAL);
+	EXPECT(gmem_space_replace(sh, cur, GMEM_PUBLISH_DEFER), -EOPNOTSUPP);
+	EXPECT(gmem_space_remove(sh, 0, 1, NULL, GMEM_PUBLISH_WAIT),
+	       -EOPNOTSUPP);
+	EXPECT(gmem_space_reclaim(sh, &pending), -EOPNOTSUPP);
+	EXPECT(gmem_space_synchronize(sh), -EOPNOTSUPP);
+	CHECK(pending == 5, "reclaim wrote *pending on -EOPNOTSUPP");
+	gmem_space_free(sh);
+}
+
+/*
+ * More readers on one atomic space than a chunk of reader slots holds (32,
+ * src/grace.h): the one inside a section sits in a later chunk, and a
+ * DEFER publication must still wait for it.
+ */
+static void crowd_checks(gmem_map *cur)
+{
+	gmem_reader *rd[FS_CROWD];
+	gmem_space *sp = NULL;
+	const gmem_map *m = NULL;
+	size_t pending = 99;
+	unsigned i;
+	int rc;
+
+	EXPECT(gmem_space_new_atomic(&sp, cur, 1), 0);
+	for (i = 0; i < FS_CROWD; i++)
+		EXPECT(gmem_reader_new(&rd[i], sp), 0);
+	EXPECT(gmem_reader_enter(rd[FS_CROWD - 1], &m), 0);
+	CHECK(m == cur, "crowd: enter gave another map");
+	EXPECT(gmem_space_replace(sp, cur, GMEM_PUBLISH_DEFER), 0);
+	EXPECT(gmem_space_reclaim(sp, &pending), 0);
+	CHECK(pending == 1, "crowd: a reader in a later slot chunk was not "
+	      "waited for (pending %zu)", pending);
+	EXPECT(gmem_space_replace(sp, cur, GMEM_PUBLISH_DEFER), -EBUSY);
+	EXPECT(gmem_reader_exit(rd[FS_CROWD - 1]), 0);
+	EXPECT(gmem_space_reclaim(sp, &pending), 0);
+	CHECK(pending == 0, "crowd: pending %zu after the reader left",
+	      pending);
+	for (i = 0; i < FS_CROWD; i++)
+		EXPECT(gmem_reader_free(rd[i]), 0);
+	gmem_space_free(sp);
+}
+
 /* NULL handles, bad arguments and non-atomic spaces (header bit 3). */
 static void arg_checks(struct fs_ctx *c)
 {
@@ -2237,14 +2825,10 @@ static void arg_checks(struct fs_ctx *c)
 	const gmem_map *cm = NULL;
 	gmem_map *m = SENTINEL_MAP, *cur = NULL;
 	gmem_space *fixed = NULL, *sp = NULL;
+	gmem_region *removed = SENTINEL_REGION;
 	size_t pending = 5;
 	int rc;
 
-#define EXPECT(call, want)                                                    \
-	do {                                                                  \
-		rc = (call);                                                  \
-		CHECK(rc == (want), "%s gave %d, want %d", #call, rc, (want)); \
-	} while (0)
 	EXPECT(gmem_space_insert(c->space, NULL, GMEM_PUBLISH_DEFER), -EINVAL);
 	EXPECT(gmem_space_insert(NULL, c->reg[0].g, GMEM_PUBLISH_DEFER),
 	       -EINVAL);
@@ -2270,7 +2854,8 @@ static void arg_checks(struct fs_ctx *c)
 	EXPECT(gmem_reader_ref(mr, NULL), -EINVAL);
 	CHECK(m == SENTINEL_MAP && pending == 5 && rnew == NULL,
 	      "an output was written on failure");
-	EXPECT(gmem_space_current(c->space, &cur), 0);
+	EXPECT(space_current(c, &cur), 0);
+	CHECK(cur == c->ver[c->cur].map, "gmem_space_current gave another map");
 	EXPECT(gmem_space_new_atomic(&sp, NULL, 0), -EINVAL);
 	EXPECT(gmem_space_new_atomic(&sp, cur,
 				     GMEM_SPACE_LIMIT_MAX_RETIRED + 1), -EINVAL);
@@ -2282,10 +2867,17 @@ static void arg_checks(struct fs_ctx *c)
 	EXPECT(gmem_space_replace(fixed, cur, GMEM_PUBLISH_WAIT), -EOPNOTSUPP);
 	EXPECT(gmem_space_reclaim(fixed, &pending), -EOPNOTSUPP);
 	EXPECT(gmem_space_synchronize(fixed), -EOPNOTSUPP);
+	EXPECT(gmem_space_remove(fixed, 0, 1, &removed, GMEM_PUBLISH_DEFER),
+	       -EOPNOTSUPP);
+	CHECK(pending == 5 && removed == SENTINEL_REGION,
+	      "an output was written on -EOPNOTSUPP");
 	gmem_space_free(fixed);
+	arg_checks_kinds(c, cur);
+	crowd_checks(cur);
 	gmem_map_free(cur);
-#undef EXPECT
 }
+
+#undef EXPECT
 
 static void setup(struct fs_ctx *c)
 {
@@ -2306,6 +2898,9 @@ static void setup(struct fs_ctx *c)
 	ninit = fdp_u8(&c->in);
 	c->late_free = (ninit & FS_INIT_LATE_FREE) != 0;
 	argcheck = (ninit & FS_INIT_ARGCHECK) != 0;
+	c->kind = (enum fs_kind)((ninit >> FS_INIT_KIND_SHIFT) % FS_KIND_COUNT);
+	c->no_destroy = (ninit & FS_INIT_NO_DESTROY) != 0;
+	c->space_first = (ninit & FS_INIT_SPACE_FIRST) != 0;
 	ninit &= FS_INIT_COUNT;
 	c->max_retired = mr ? mr : GMEM_SPACE_DEFAULT_MAX_RETIRED;
 	for (i = 0; i < ninit; i++)
@@ -2325,8 +2920,22 @@ static void setup(struct fs_ctx *c)
 		want = shadow_map_new(&sm, NULL, 0, cap);
 		CHECK(rc == 0 && want == 0, "empty gmem_map_new gave %d", rc);
 	}
-	rc = gmem_space_new_atomic(&c->space, map, mr);
-	CHECK(rc == 0, "gmem_space_new_atomic gave %d", rc);
+	switch (c->kind) {
+	case FS_KIND_ATOMIC:
+		rc = gmem_space_new_atomic(&c->space, map, mr);
+		break;
+	case FS_KIND_FIXED:
+		rc = gmem_space_new_fixed(&c->space, map);
+		break;
+	case FS_KIND_SHARED:
+		rc = gmem_space_new_shared(&c->space, map);
+		break;
+	default:
+		rc = custom_new(c, map);
+		break;
+	}
+	CHECK(rc == 0, "creating the %s space gave %d", kind_names[c->kind],
+	      rc);
 	c->cur = version_new(c, sm, map);
 	c->ver[c->cur].current = true;
 	gmem_map_free(map);
@@ -2336,8 +2945,9 @@ static void setup(struct fs_ctx *c)
 	CHECK(rc == 0, "gmem_reader_new gave %d", rc);
 	rc = gmem_reader_new(&c->probe, c->space);
 	CHECK(rc == 0, "gmem_reader_new gave %d", rc);
-	TRACE("setup: %u reader threads, max_retired %zu, cap %u, %zu initial "
-	      "regions\n", c->nthreads, c->max_retired, cap, sm->n);
+	TRACE("setup: %s space, %u reader threads, max_retired %zu, cap %u, "
+	      "%zu initial regions\n", kind_names[c->kind], c->nthreads,
+	      c->max_retired, cap, sm->n);
 	workers_start(c);
 	if (argcheck)
 		arg_checks(c);
@@ -2381,7 +2991,7 @@ static void teardown(struct fs_ctx *c)
 	CHECK(!c->h.active, "%s still blocked with no reader inside",
 	      helper_name(&c->h));
 	flush_frees(c);
-	if (!c->late_free) {
+	if (!c->late_free && c->kind == FS_KIND_ATOMIC) {
 		rc = gmem_space_synchronize(c->space);
 		CHECK(rc == 0, "final synchronize gave %d", rc);
 		model_drop_all_retired(c);
@@ -2389,7 +2999,7 @@ static void teardown(struct fs_ctx *c)
 		CHECK(rc == 0 && pending == 0,
 		      "final reclaim gave %d, pending %zu", rc, pending);
 	}
-	rc = gmem_space_current(c->space, &m);
+	rc = space_current(c, &m);
 	CHECK(rc == 0 && m == c->ver[c->cur].map,
 	      "final gmem_space_current gave %d", rc);
 	verify_list(m, c->ver[c->cur].m, "final map");
@@ -2397,14 +3007,33 @@ static void teardown(struct fs_ctx *c)
 	gmem_map_free(m);
 	if (!c->late_free)
 		drop_everything(c);
+	custom_check(c, "teardown");
+	/* Readers hold references: the space must outlive the harness's. */
+	if (c->space_first) {
+		gmem_space_free(c->space);
+		custom_check(c, "after the harness's gmem_space_free");
+	}
 	workers_stop(c);
 	rc = gmem_reader_free(c->rd[c->nthreads].r);
 	CHECK(rc == 0, "gmem_reader_free(main) gave %d", rc);
+	custom_check(c, "readers freed");
+	/* The last reference: the space drops its current and retired maps
+	 * (and a custom space calls destroy). */
 	rc = gmem_reader_free(c->probe);
 	CHECK(rc == 0, "gmem_reader_free(probe) gave %d", rc);
-	/* The last reference: the space drops its current and retired maps. */
-	gmem_space_free(c->space);
+	if (!c->space_first)
+		gmem_space_free(c->space);
 	c->space = NULL;
+	if (c->kind == FS_KIND_CUSTOM) {
+		unsigned d = atomic_load(&c->cb_destroys);
+
+		CHECK(d == (c->no_destroy ? 0u : 1u),
+		      "custom destroy ran %u times at the last reference", d);
+		if (c->no_destroy)
+			custom_free(c->custom);
+		c->custom = NULL;
+		custom_check(c, "space gone");
+	}
 	TRACE("  space freed with %zu retired maps\n", c->nretired);
 	model_drop_all_retired(c);
 	c->ver[c->cur].current = false;
@@ -2460,6 +3089,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		one_op(c);
 		helper_check(c);
 		flush_frees(c);
+		custom_check(c, "after the operation");
 	}
 	teardown(c);
 	free(c);

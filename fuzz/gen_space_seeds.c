@@ -320,6 +320,13 @@ static void drop_ref(unsigned who, unsigned idx)
 	u8(idx);
 }
 
+/* FAULT sub: FS_FAULT_* | FS_FAULT_ERR(i) | FS_FAULT_CURRENT. */
+static void fault(unsigned who, unsigned sub)
+{
+	top(FS_OP_FAULT, who);
+	u8(sub);
+}
+
 /* USE_REF sub: 0 read, 1 verify, 2 write, 3 query. */
 static void use_ref(unsigned who, unsigned idx, unsigned sub)
 {
@@ -827,6 +834,220 @@ static void seed_precheck_reclaim(void)
 	finish("DEFER pre-check reclaim frees the only holder of a region");
 }
 
+/*
+ * USE_REF verify (sub 1) or query (3) that ignores its ADDR/LEN/seed: the
+ * harness decodes them for every sub, so they must be there for the next
+ * operation to start where it should.
+ */
+static void use_ref_verify(unsigned who, unsigned idx)
+{
+	use_ref(who, idx, 1);
+	a_start(0, 0);
+	l_small(0);
+	u8(0);
+}
+
+/* Header init bits for the other kinds. */
+#define FIXED FS_INIT_KIND(FS_KIND_FIXED)
+#define SHARED FS_INIT_KIND(FS_KIND_SHARED)
+#define CUSTOM FS_INIT_KIND(FS_KIND_CUSTOM)
+
+static void seed_fixed(void)
+{
+	/* A fixed space never changes: every update function refuses with
+	 * -EOPNOTSUPP (inside a section too), readers always see the one
+	 * map; plus the argument checks of every kind. */
+	begin(3, 0, 0, 2 | FIXED | FS_INIT_ARGCHECK);
+	at_page(ANON, 8192, 1, 0, 40);
+	at_page(USER, 3000, 4, 1, 41);
+	enter(0);
+	read_region(0, 0);
+	enter(1);
+	write_region(1, 1, 5, 16, 3);
+	verify(0);
+	new_region();
+	after_slot(USER, 4096, 1, 0, 42);
+	nr_flags(NR_INSERT_WAIT | NR_DROP_AFTER); /* -EOPNOTSUPP, still held */
+	insert(2, DEFER | OPT);
+	remove_(0, WAIT | OPT);
+	remove_(1, DEFER);
+	replace(0x7, 0, DEFER | OPT);
+	promote(0);
+	replace_ref(0, WAIT);
+	update(FS_UP_NOCHANGE, WAIT);
+	update(FS_UP_NESTED, DEFER);
+	update(FS_UP_BADFLAGS, 0); /* -EINVAL: flags are checked first */
+	sync_();
+	reclaim(1);
+	current(2);
+	enter(3);
+	sync_(); /* -EOPNOTSUPP, not -EDEADLK */
+	update(FS_UP_ENTER, WAIT);
+	exit_(3);
+	deep(1);
+	recreate(1); /* -EBUSY */
+	exit_all(1);
+	recreate(1);
+	fault(0, FS_FAULT_ERRNO); /* a plain (nested) enter here */
+	fault(2, FS_FAULT_ERRNO | FS_FAULT_CURRENT);
+	use_ref_verify(2, 1);
+	drop_ref(1, 0);
+	exit_all(0);
+	enter(2);
+	verify(2);
+	finish("fixed space: updates refused, one map for every reader");
+}
+
+static void seed_shared(void)
+{
+	/* Each snapshot of a shared space holds a map reference; the space
+	 * is dropped before its readers and references (late free). */
+	begin(2, 0, 0, 2 | SHARED | FS_INIT_LATE_FREE | FS_INIT_SPACE_FIRST);
+	at_page(ANON, 4096, 0, 0, 43);
+	at_page(USER, 5000, 2, 7, 44);
+	enter(0);
+	promote(0);
+	exit_(0);
+	remove_(0, DEFER | OPT);
+	region_drop(0);
+	insert(0, WAIT);
+	enter(1);
+	enter(1);
+	read_region(1, 0);
+	typed(1, T_32 | T_W);
+	a_inside(1, 12);
+	fdp_put_u64(&o, 0xdeadbeef);
+	atomic_(1, A_64 | A_OP(SHADOW_ATOMIC_ADD));
+	a_inside(1, 16);
+	fdp_put_u64(&o, 3);
+	fdp_put_u64(&o, 0);
+	translate(1, GMEM_ACCESS_RW);
+	a_inside(1, 100);
+	l_small(8);
+	u8(0x77);
+	exit_all(1);
+	current(0);
+	use_ref_verify(2, 1);
+	drop_ref(0, 0);
+	update(FS_UP_ERROR, DEFER);
+	reclaim(2);
+	enter(2);
+	query(2);
+	a_inside(1, 0);
+	deep(2);
+	promote(2);
+	/* teardown: the harness's space reference goes first */
+	finish("shared space: snapshots hold references, space freed first");
+}
+
+static void seed_custom_publish(void)
+{
+	/* The owner of a custom (rwlock) space publishes only while no
+	 * section is open; references keep old maps readable. */
+	begin(3, 0, 0, 1 | CUSTOM);
+	at_page(ANON, 4096, 1, 0, 50);
+	new_region();
+	after_slot(USER, 4096, 0, 0, 51);
+	nr_flags(NR_INSERT_DEFER); /* -EOPNOTSUPP, then the owner: done */
+	enter(0);
+	read_region(0, 1);
+	promote(0); /* ref 0: slots 0 and 1 */
+	new_region();
+	after_slot(ANON, 2048, 1, 16, 52);
+	nr_flags(NR_INSERT_WAIT | NR_DROP_AFTER); /* -EBUSY: reader 0 */
+	remove_(1, DEFER | OPT);		  /* -EBUSY */
+	exit_(0);
+	insert(2, WAIT | OPT); /* published; the harness drops its ref */
+	remove_(1, WAIT | OPT); /* published; *removed kept */
+	use_ref_verify(1, 0);	/* the old map still has slot 1 */
+	replace(0x7, 0, DEFER | OPT); /* ref 1: slots 0, 1, 2 */
+	enter(1);
+	verify(1);
+	enter(3);
+	replace_ref(0, WAIT); /* -EBUSY: readers 1 and 3 */
+	exit_(1);
+	replace_ref(0, WAIT); /* -EBUSY: the main thread's own section */
+	exit_(3);
+	replace_ref(0, WAIT); /* roll back to ref 0 */
+	remove_(0, DEFER | MIS_LEN_PLUS); /* -ENOENT */
+	insert(0, DEFER);		  /* -EEXIST */
+	replace(0xf, 2, DEFER);		  /* -E2BIG building it */
+	update(FS_UP_NOCHANGE, DEFER);
+	sync_();
+	reclaim(2);
+	current(2);
+	enter(2);
+	read_region(2, 1);
+	write_region(2, 2, 10, 16, 8); /* slot 2 is not in this map */
+	deep(2);
+	exit_(2);
+	use_ref_verify(0, 2);
+	region_drop(1);
+	drop_ref(1, 0); /* slot 1: the last reference goes */
+	enter(0);
+	verify(0);
+	finish("custom rwlock space: owner publishes when no section is open");
+}
+
+static void seed_custom_faults(void)
+{
+	/* The custom space's enter callback fails, returns a positive value
+	 * or a NULL map, through enter and through gmem_space_current();
+	 * ops without destroy; the space freed before its readers. */
+	begin(2, 0, 0,
+	      1 | CUSTOM | FS_INIT_NO_DESTROY | FS_INIT_ARGCHECK |
+		      FS_INIT_SPACE_FIRST);
+	at_page(USER, 512, 0, 0, 60);
+	fault(0, FS_FAULT_ERRNO | FS_FAULT_ERR(0));
+	fault(0, FS_FAULT_ERRNO | FS_FAULT_ERR(1));
+	fault(1, FS_FAULT_ERRNO | FS_FAULT_ERR(2));
+	fault(2, FS_FAULT_ERRNO | FS_FAULT_ERR(3));
+	fault(0, FS_FAULT_POSITIVE);
+	fault(0, FS_FAULT_NULL);
+	fault(1, FS_FAULT_NONE); /* an ordinary enter */
+	read_region(1, 0);
+	fault(1, FS_FAULT_NULL); /* nested: no callback */
+	fault(1, FS_FAULT_NULL | FS_FAULT_CURRENT); /* inside its section */
+	fault(0, FS_FAULT_ERRNO | FS_FAULT_CURRENT);
+	fault(0, FS_FAULT_POSITIVE | FS_FAULT_CURRENT);
+	fault(2, FS_FAULT_NONE | FS_FAULT_CURRENT);
+	exit_(1);
+	exit_(1);
+	exit_(1); /* -EINVAL */
+	reclaim(0);
+	update(FS_UP_BADFLAGS, 1);
+	deep(0);
+	promote(0);
+	enter(2);
+	promote(2);
+	exit_(2);
+	use_ref(0, 1, 2);
+	a_inside(0, 40);
+	l_small(16);
+	u8(5);
+	enter(0); /* left open: teardown exits it */
+	finish("custom space: enter errors, positive return, NULL map");
+}
+
+static void seed_atomic_space_first(void)
+{
+	/* The atomic space freed before its readers, with a retired map
+	 * pending; FAULT on an atomic space is a plain enter/current. */
+	begin(2, 0, 0, 2 | FS_INIT_SPACE_FIRST | FS_INIT_LATE_FREE);
+	at_page(ANON, 4096, 0, 0, 61);
+	at_page(USER, 4096, 1, 0, 62);
+	fault(0, FS_FAULT_NULL);
+	remove_(0, DEFER);
+	region_drop(0);
+	fault(1, FS_FAULT_NULL | FS_FAULT_CURRENT);
+	fault(1, FS_FAULT_ERRNO);
+	read_region(1, 0); /* -EFAULT: gone from the new map */
+	read_region(0, 0);
+	exit_(0);
+	reclaim(1);
+	finish("atomic space freed before its readers; FAULT as enter");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -851,5 +1072,10 @@ int main(int argc, char **argv)
 	seed_current_refs();
 	seed_late_free();
 	seed_precheck_reclaim();
+	seed_fixed();
+	seed_shared();
+	seed_custom_publish();
+	seed_custom_faults();
+	seed_atomic_space_first();
 	return 0;
 }
