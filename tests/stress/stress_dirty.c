@@ -33,10 +33,11 @@
  * after its previous write was reported by a harvest h > s that is also
  * newer than the report that confirmed the write before.  If instead the
  * second full harvest after f completes without such a report, the mark
- * was lost (gmem.h: a mark racing a harvest shows up in that harvest or
- * the next one).  Because writes to a page never overlap their reporting
- * windows, an owned page must be reported exactly once per write: fewer is
- * a lost bit, more is a bit a harvest failed to clear.
+ * was lost (gmem.h: no mark is lost; with a fence after the write, as
+ * here, the mark is visible to every harvest that starts later).  Because
+ * writes to a page never overlap their reporting windows, an owned page
+ * must be reported exactly once per write: fewer is a lost bit, more is a
+ * bit a harvest failed to clear.
  *
  * Whole-run checks, for every page p:
  *   - no lost bit:  some harvest h > max(s over p's writes) reports p
@@ -384,6 +385,11 @@ static void write_once(struct writer *w)
 		bad(w, "write", rc);
 		return;
 	}
+	/* Marks are release stores (gmem.h): without this fence x86 may read
+	 * fulldone while the mark still sits in the store buffer behind the
+	 * write's data, and two fast harvests can pass before it drains.  The
+	 * fence makes "two full harvests after f" a sound deadline. */
+	atomic_thread_fence(memory_order_seq_cst);
 	f = atomic_load_explicit(&fulldone, memory_order_acquire);
 	w->ops++;
 	for (q = off / DPS; q <= (off + len - 1) / DPS; q++)
