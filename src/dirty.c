@@ -6,46 +6,12 @@
  * harvest.
  */
 #include "dirty.h"
+#include "membarrier.h"
 
-#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-
-#if defined(__SANITIZE_THREAD__)
-#define GMEM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GMEM_TSAN 1
-#endif
-#endif
-
-static long sys_membarrier(int cmd)
-{
-#ifdef __NR_membarrier
-	return syscall(__NR_membarrier, cmd, 0, 0);
-#else
-	(void)cmd;
-	errno = ENOSYS;
-	return -1;
-#endif
-}
-
-/*
- * Registration is process-wide and idempotent; doing it when a tracked
- * region is created (not in a constructor) keeps library load side-effect
- * free.
- */
-static bool membarrier_usable(void)
-{
-#ifdef GMEM_TSAN
-	return false;
-#else
-	return sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
-#endif
-}
 
 static void harvest_barrier(const struct gmem__dirty *d)
 {
@@ -53,7 +19,7 @@ static void harvest_barrier(const struct gmem__dirty *d)
 	 * still mark with RMWs only when skip_if_set is false, so there is
 	 * nothing better to do than report nothing. */
 	if (d->skip_if_set)
-		(void)sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+		(void)gmem__sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 }
 
 /*
@@ -134,7 +100,7 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 	d->nbits = nbits;
 	d->nwords = (size_t)nwords;
 	/* The flags are zero-filled by mmap, which is their initial value. */
-	d->hot.skip_if_set = membarrier_usable();
+	d->hot.skip_if_set = gmem__membarrier_usable();
 	*out = d;
 	return 0;
 }
@@ -282,7 +248,7 @@ static int map_dirty(const struct gmem_map *m, uint64_t gpa, uint64_t len,
 		barrier |= op == DIRTY_HARVEST && d->skip_if_set;
 	}
 	if (barrier)
-		(void)sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+		(void)gmem__sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
 	return 0;
 }
 

@@ -2,54 +2,115 @@
 /*
  * grace.c - grace-period detection for atomic spaces.
  *
- * Ordering argument (C11 memory model).
+ * Protocol.  A space holds current (the published map) and epoch (the
+ * number of publications so far).  Each reader owns a slot whose sequence
+ * word is even outside a section.
  *
- * Reader R, entering:   E1  store(slot.seq, odd)       seq_cst
- *                       E2  m = load(space.current)    seq_cst
- *           ... uses m and the regions it references ...
- *           exiting:    X   store(slot.seq, even)      release
- * Writer W, publishing: P   old = exchange(space.current, new)  seq_cst
- *                       S   v = load(slot.seq)         seq_cst, every slot
- *           later:      C   load(slot.seq) != v        acquire
- *                       then frees old (and unmaps regions only old held).
+ * Reader R, entering (outermost section):
+ *   E0  e = load(space.epoch)                 acquire
+ *   E1  store(slot.seq, 2e+1)                 asym: release; fallback: seq_cst
+ *       (asym: compiler barrier)
+ *   E2  m = load(space.current)               asym: acquire; fallback: seq_cst
+ *       ... uses m and the regions it references ...
+ *   X   store(slot.seq, 2e+2)                 release
+ *   (the owner word is stored, relaxed, before E1)
+ * Writer W, publication number j (under the space's write lock):
+ *   P   old = exchange(space.current, new)    seq_cst
+ *   N   store(space.epoch, j)                 release
+ *       old is retired with number j.
+ * Later, before anything retired with number j may be freed:
+ *   B   barrier after P: asym: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+ *       fallback: none
+ *   S   v = load(slot.seq) for every slot     asym: acquire; fallback: seq_cst
+ *       F = min over odd v of (v - 1) / 2 (UINT64_MAX if none is odd)
+ *   W frees the maps retired with numbers j <= F (WAIT and synchronize
+ *   repeat S until F reaches their number).
+ * One B covers every map retired before it and one S, reading each slot
+ * once, decides for all of them; a DEFER publication does neither (see
+ * space_atomic.c for who does, and when).
  *
- * Claim: if R's section uses old, W does not free old before X.
+ * Claim: if a section of R uses the map retired by publication j, W frees
+ * that map only after the section's X, which happens-before the free.
  *
- * All of E1, E2, P and S are seq_cst, so they sit in one total order that
- * agrees with each thread's program order (E1 before E2, P before S).
- *  (a) If S precedes E1 in that order, then P < S < E1 < E2, and a seq_cst
- *      load (E2) cannot read a value older than the last seq_cst store to
- *      the same object before it (P): R gets new (or later), not old.
- *  (b) Otherwise E1 precedes S, so S reads E1's odd value or a later one in
- *      slot.seq's modification order.  If S reads an even value, R already
- *      executed X for that section (only R writes its slot: after E1 the
- *      next write is X), and S (seq_cst, hence acquire) reading X or a
- *      later store by R, all of which continue X's release sequence,
- *      synchronizes with X: R's section happens-before the free.  If S
- *      reads odd v, W records (slot, v) and waits in C until it reads a
- *      different value; that value is X or later in R's release sequence,
- *      so again the section happens-before the free.
+ * Lemma 1 (E0 is a lower bound).  If E0 reads i, it read N_i's value or a
+ * later one; P_i is sequenced before N_i (release), which E0 (acquire)
+ * synchronizes with, so E2, sequenced after E0, reads P_i's value or a
+ * later one in current's modification order.  A section that uses the map
+ * retired by publication j has E2 reading a value older than P_j's; with
+ * e >= j it would read P_e's value or a later one, hence P_j's or later
+ * (publications are serialized).  So e < j: its odd value 2e+1 keeps
+ * F < j for as long as a scan reads it.
+ *
+ * Lemma 2 (S sees E1).  Every scan S after B reads, for a section that
+ * uses a map retired by a publication P before B, E1 or a later store to
+ * R's slot.
+ *   Asym: model membarrier(2) as two seq_cst fences F1, F2 in W, with, in
+ *   every other thread, a seq_cst fence Q somewhere in its program order
+ *   and F1 < Q < F2 in the total order of seq_cst operations (the kernel
+ *   makes each running thread execute a full barrier in between, and a
+ *   thread switched out passes through one).  The compiler barrier keeps
+ *   E1 before E2 in the instruction stream, so Q lies before E1, between
+ *   E1 and E2, or after E2:
+ *     (a) before E1: P is sequenced before F1 < Q, which is sequenced
+ *         before E2, so E2 reads P's value or a later one: R got new, not
+ *         old; this section does not use old (nor any map retired before
+ *         B).
+ *     (b) between E1 and E2, or (c) after E2: E1 is sequenced before
+ *         Q < F2, which is sequenced before S, so S reads E1 or a later
+ *         store in slot.seq's modification order.
+ *   Fallback: E1, E2, P and S are seq_cst, so they sit in one total order
+ *   consistent with program order (E1 before E2, P before S).
+ *     (a) S precedes E1: P < S < E1 < E2, and a seq_cst load cannot read a
+ *         value older than the last seq_cst store before it to the same
+ *         object (P): R gets new.
+ *     (b) E1 precedes S: S reads E1 or a later store.
+ * Proof of the claim.  By Lemma 2, S reads E1 or later.  If it reads E1,
+ * its value is 2e+1 with e < j (Lemma 1), so F < j and the map is kept.
+ * If it reads a later store, that is X or a store sequenced after X (by R,
+ * or by the slot's next owner, which got the slot through
+ * gmem__grace_slot_put()'s release and the allocator's lock, after R's
+ * last X); every such store is a release and S an acquire, so X
+ * happens-before S, which is sequenced before the free.  Every scan that
+ * can free the map re-reads the slot and decides again in the same way.
+ * A slot must of course be scanned: a scan holds the registry lock, so a
+ * chunk linked after it unlocked gives readers whose E2 happens after the
+ * scan, hence after P: they read new.
  * A reader that uses a map it did not load inside the section is outside
  * this argument; the API makes the map's lifetime the section's.
+ *
+ * Exactness.  A retired map waits only for the sections that began before
+ * its publication (in the lock-step schedules that tests and the fuzzer
+ * use, exactly those; in a race, Q between E0 and E1 can make a section
+ * that got the new map carry an older e, which only keeps maps a little
+ * longer).  So a late scan holds no map longer than an immediate one
+ * would, and WAIT or synchronize never wait for sections that began after
+ * their publication.  Two sections of one slot begun in the same epoch
+ * store the same odd value; a scan cannot tell them apart and need not:
+ * they keep the same maps.
  *
  * Publication of the new map's contents: P is a release (seq_cst RMW) of a
  * map fully initialised before it, and E2 an acquire, so R sees the map as
  * built.
  *
- * Progress: readers never wait.  W waits only for sections that had begun
- * before S, so a stream of new sections cannot starve it.
+ * Progress: readers never wait, and neither does B (membarrier(2) returns
+ * once every CPU has run its barrier, whatever readers are doing).  A
+ * writer waiting for number j waits only for sections with e < j; once N_j
+ * is visible to a reader its sections have e >= j, so a stream of new
+ * sections cannot starve it.
  *
- * Slots are cache-line aligned and written only by their reader (and by
- * allocation, under g->lock, when no reader owns them), so entering and
- * exiting touch no shared cache line.  The owner field is written before E1
- * and read by W after S reads odd, so a writer that sees its own thread id
- * there is in a section itself and would wait for itself: -EDEADLK.
+ * Owner: stored before E1, which is a release; a scan that reads E1's odd
+ * value (acquire) sees it.  -EDEADLK only asks whether the calling thread
+ * itself is inside, and a thread always sees its own stores.
  */
 #include "grace.h"
+#include "membarrier.h"
 
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "space.h"
 
 GMEM_INTERNAL int gmem__grace_init(struct gmem_grace *g)
 {
@@ -57,17 +118,32 @@ GMEM_INTERNAL int gmem__grace_init(struct gmem_grace *g)
 
 	if (err)
 		return -err;
-	atomic_init(&g->head, NULL);
+	g->head = NULL;
 	g->nslots = 0;
+	g->asym = gmem__membarrier_usable();
 	return 0;
+}
+
+GMEM_INTERNAL int gmem__grace_use_fallback(struct gmem_grace *g)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&g->lock);
+	if (g->nslots)
+		err = -EBUSY;
+	else
+		g->asym = false;
+	pthread_mutex_unlock(&g->lock);
+	return err;
 }
 
 GMEM_INTERNAL void gmem__grace_destroy(struct gmem_grace *g)
 {
-	struct gmem_rslot_chunk *c = atomic_load(&g->head), *next;
+	struct gmem_rslot_chunk *c, *next;
 
+	c = __atomic_load_n(&g->head, __ATOMIC_RELAXED);
 	for (; c; c = next) {
-		next = atomic_load(&c->next);
+		next = __atomic_load_n(&c->next, __ATOMIC_RELAXED);
 		free(c);
 	}
 	pthread_mutex_destroy(&g->lock);
@@ -76,19 +152,12 @@ GMEM_INTERNAL void gmem__grace_destroy(struct gmem_grace *g)
 static struct gmem_rslot_chunk *chunk_new(void)
 {
 	struct gmem_rslot_chunk *c;
-	size_t i;
 
 	c = aligned_alloc(GMEM_CACHE_LINE,
 			  (sizeof(*c) + GMEM_CACHE_LINE - 1) &
 				  ~(size_t)(GMEM_CACHE_LINE - 1));
-	if (!c)
-		return NULL;
-	for (i = 0; i < GMEM_SLOTS_PER_CHUNK; i++) {
-		atomic_init(&c->slots[i].seq, 0);
-		atomic_init(&c->slots[i].owner, 0);
-		atomic_init(&c->slots[i].in_use, 0);
-	}
-	atomic_init(&c->next, NULL);
+	if (c)
+		memset(c, 0, sizeof(*c));
 	return c;
 }
 
@@ -98,12 +167,16 @@ GMEM_INTERNAL int gmem__grace_slot_get(struct gmem_grace *g,
 	struct gmem_rslot_chunk *c, *last = NULL;
 	size_t i;
 
+	/* The list only grows, under the lock: relaxed loads suffice here. */
 	pthread_mutex_lock(&g->lock);
-	for (c = atomic_load(&g->head); c; c = atomic_load(&c->next)) {
+	for (c = __atomic_load_n(&g->head, __ATOMIC_RELAXED); c;
+	     c = __atomic_load_n(&c->next, __ATOMIC_RELAXED)) {
 		for (i = 0; i < GMEM_SLOTS_PER_CHUNK; i++) {
-			if (!atomic_load_explicit(&c->slots[i].in_use,
-						  memory_order_acquire)) {
-				atomic_store(&c->slots[i].in_use, 1);
+			/* Acquire: the last owner's stores come first. */
+			if (!__atomic_load_n(&c->slots[i].in_use,
+					     __ATOMIC_ACQUIRE)) {
+				__atomic_store_n(&c->slots[i].in_use, 1,
+						 __ATOMIC_RELAXED);
 				pthread_mutex_unlock(&g->lock);
 				*out = &c->slots[i];
 				return 0;
@@ -116,12 +189,10 @@ GMEM_INTERNAL int gmem__grace_slot_get(struct gmem_grace *g,
 		pthread_mutex_unlock(&g->lock);
 		return -ENOMEM;
 	}
-	atomic_store(&c->slots[0].in_use, 1);
-	/* Writers walk the list without the lock: publish a complete chunk. */
-	if (last)
-		atomic_store_explicit(&last->next, c, memory_order_release);
-	else
-		atomic_store_explicit(&g->head, c, memory_order_release);
+	__atomic_store_n(&c->slots[0].in_use, 1, __ATOMIC_RELAXED);
+	/* gmem__grace_self_inside() walks the list without the lock:
+	 * publish a complete chunk. */
+	__atomic_store_n(last ? &last->next : &g->head, c, __ATOMIC_RELEASE);
 	g->nslots += GMEM_SLOTS_PER_CHUNK;
 	pthread_mutex_unlock(&g->lock);
 	*out = &c->slots[0];
@@ -130,60 +201,60 @@ GMEM_INTERNAL int gmem__grace_slot_get(struct gmem_grace *g,
 
 GMEM_INTERNAL void gmem__grace_slot_put(struct gmem_rslot *slot)
 {
-	/* The counter keeps counting: a later owner continues from here, so
-	 * an old snapshot of this slot can never be confused with it. */
-	atomic_store_explicit(&slot->in_use, 0, memory_order_release);
+	/* The word keeps its (even) value: a later owner starts from there. */
+	__atomic_store_n(&slot->in_use, 0, __ATOMIC_RELEASE);
 }
 
-GMEM_INTERNAL int gmem__grace_swap(struct gmem_grace *g, gmem_map *_Atomic *cur,
-				   gmem_map *next, gmem_map **old,
-				   struct gmem_grace_wait *w)
+GMEM_INTERNAL int gmem__grace_barrier(struct gmem_grace *g)
 {
+	if (!g->asym)
+		return 0;
+	if (gmem__sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+		return 0;
+	/*
+	 * Registration succeeded when the space was made, and Linux carries
+	 * it across fork(); a kernel that did not would refuse with EPERM,
+	 * so register again once.  If the barrier still cannot run (say a
+	 * seccomp filter installed since forbids membarrier(2)), nothing that
+	 * was retired can be proven unreachable any more: callers keep those
+	 * maps (a leak) rather than risk unmapping memory a reader uses.
+	 */
+	if (gmem__sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) ==
+		    0 &&
+	    gmem__sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+		return 0;
+	return errno ? -errno : -EPERM;
+}
+
+/* S: acquire after a membarrier(2), seq_cst in the fallback protocol. */
+static inline uint64_t scan_load(const struct gmem_grace *g,
+				 const struct gmem_rslot *s)
+{
+	if (g->asym)
+		return __atomic_load_n(&s->w.seq, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&s->w.seq, __ATOMIC_SEQ_CST);
+}
+
+GMEM_INTERNAL uint64_t gmem__grace_scan(struct gmem_grace *g)
+{
+	uint64_t min = UINT64_MAX;
 	struct gmem_rslot_chunk *c;
-	size_t i, n = 0;
+	size_t i;
 
-	/* Holding the lock keeps the slot count fixed between the allocation
-	 * and the scan, so every reader that could load the old map is seen. */
+	/* The lock orders the scan against chunks being linked (the
+	 * argument above, "a slot must be scanned"). */
 	pthread_mutex_lock(&g->lock);
-	w->pairs = NULL;
-	if (g->nslots) {
-		w->pairs = malloc(g->nslots * sizeof(*w->pairs));
-		if (!w->pairs) {
-			pthread_mutex_unlock(&g->lock);
-			return -ENOMEM;
-		}
-	}
-	*old = atomic_exchange_explicit(cur, next, memory_order_seq_cst);
-	for (c = atomic_load(&g->head); c; c = atomic_load(&c->next)) {
+	for (c = __atomic_load_n(&g->head, __ATOMIC_RELAXED); c;
+	     c = __atomic_load_n(&c->next, __ATOMIC_RELAXED)) {
 		for (i = 0; i < GMEM_SLOTS_PER_CHUNK; i++) {
-			uint_fast64_t v = atomic_load_explicit(
-				&c->slots[i].seq, memory_order_seq_cst);
+			uint64_t v = scan_load(g, &c->slots[i]);
 
-			if (v & 1) {
-				w->pairs[n].slot = &c->slots[i];
-				w->pairs[n].seq = v;
-				n++;
-			}
+			if ((v & 1) && (v >> 1) < min)
+				min = v >> 1;
 		}
 	}
 	pthread_mutex_unlock(&g->lock);
-	w->n = n;
-	return 0;
-}
-
-GMEM_INTERNAL bool gmem__grace_poll(struct gmem_grace_wait *w)
-{
-	size_t i = 0;
-
-	/* Drop the pairs that are done, so later polls look at fewer. */
-	while (i < w->n) {
-		if (atomic_load_explicit(&w->pairs[i].slot->seq,
-					 memory_order_acquire) != w->pairs[i].seq)
-			w->pairs[i] = w->pairs[--w->n];
-		else
-			i++;
-	}
-	return w->n == 0;
+	return min;
 }
 
 static void cpu_relax(void)
@@ -195,11 +266,11 @@ static void cpu_relax(void)
 #endif
 }
 
-GMEM_INTERNAL void gmem__grace_wait(struct gmem_grace_wait *w)
+GMEM_INTERNAL void gmem__grace_wait(struct gmem_grace *g, uint64_t epoch)
 {
 	unsigned spins = 0;
 
-	while (!gmem__grace_poll(w)) {
+	while (gmem__grace_scan(g) < epoch) {
 		if (++spins < 256)
 			cpu_relax();
 		else
@@ -207,27 +278,23 @@ GMEM_INTERNAL void gmem__grace_wait(struct gmem_grace_wait *w)
 	}
 }
 
-GMEM_INTERNAL void gmem__grace_wait_free(struct gmem_grace_wait *w)
-{
-	free(w->pairs);
-	w->pairs = NULL;
-	w->n = 0;
-}
-
 GMEM_INTERNAL bool gmem__grace_self_inside(struct gmem_grace *g)
 {
-	uintptr_t self = gmem__self();
+	uintptr_t self = gmem__thread_ptr();
 	struct gmem_rslot_chunk *c;
 	size_t i;
 
-	for (c = atomic_load_explicit(&g->head, memory_order_acquire); c;
-	     c = atomic_load_explicit(&c->next, memory_order_acquire)) {
+	for (c = __atomic_load_n(&g->head, __ATOMIC_ACQUIRE); c;
+	     c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE)) {
 		for (i = 0; i < GMEM_SLOTS_PER_CHUNK; i++) {
-			struct gmem_rslot *s = &c->slots[i];
+			struct gmem__slot_words *w = &c->slots[i].w;
 
-			if ((atomic_load(&s->seq) & 1) &&
-			    atomic_load_explicit(&s->owner,
-						 memory_order_relaxed) == self)
+			uintptr_t owner;
+
+			if (!(__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) & 1))
+				continue;
+			owner = __atomic_load_n(&w->owner, __ATOMIC_RELAXED);
+			if (owner == self)
 				return true;
 		}
 	}

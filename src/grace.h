@@ -1,50 +1,54 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * grace.h - grace periods for atomic spaces: per-reader sequence counters.
+ * grace.h - grace periods for atomic spaces: per-reader slots.
  *
- * Each reader owns one cache line (a slot) holding a counter that is odd
- * while the reader is inside a read section.  A writer that has just
- * unpublished a map takes a "grace snapshot": the slots whose counter was
- * odd.  The old map is unreachable once each of those counters has moved
- * on.  The memory-ordering argument is in grace.c.
+ * Each reader owns one cache line (a slot).  Its sequence word is even
+ * outside a section and 2e+1 inside one, where e is the space's publication
+ * count (epoch) the reader loaded as it entered: a lower bound on the epoch
+ * of the map the section uses.  A retired map carries the number of the
+ * publication that retired it, j; it is freed once a scan of the slots
+ * (after a barrier that follows that publication) finds no odd word 2e+1
+ * with e < j.  The memory-ordering argument is in grace.c.
  */
 #ifndef GMEM_GRACE_H
 #define GMEM_GRACE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "internal.h"
 
 #define GMEM_CACHE_LINE 64
 #define GMEM_SLOTS_PER_CHUNK 32
 
+/*
+ * Written only by the slot's reader (and by allocation, under the registry
+ * lock, when no reader owns it), so entering and exiting touch no shared
+ * cache line.
+ */
 struct gmem_rslot {
-	atomic_uint_fast64_t seq; /* odd: inside a section */
-	atomic_uintptr_t owner;	  /* pthread_self() of the thread inside */
-	atomic_int in_use;	  /* handed to a live gmem_reader */
+	struct gmem__slot_words w; /* gmem.h: the reader fast path's words */
+	int in_use; /* handed to a live gmem_reader (__atomic) */
 } __attribute__((aligned(GMEM_CACHE_LINE)));
 
 struct gmem_rslot_chunk {
 	struct gmem_rslot slots[GMEM_SLOTS_PER_CHUNK];
-	struct gmem_rslot_chunk *_Atomic next;
+	struct gmem_rslot_chunk *next; /* __atomic: walked without the lock */
 };
 
 /* Slots are never freed before the registry, only reused. */
 struct gmem_grace {
-	pthread_mutex_t lock; /* slot allocation and snapshots */
-	struct gmem_rslot_chunk *_Atomic head;
+	pthread_mutex_t lock;	       /* slot allocation and scans */
+	struct gmem_rslot_chunk *head; /* __atomic */
 	size_t nslots;
-};
-
-struct gmem_grace_pair {
-	struct gmem_rslot *slot;
-	uint_fast64_t seq;
-};
-
-/* The readers a retired map still waits for. */
-struct gmem_grace_wait {
-	size_t n;
-	struct gmem_grace_pair *pairs;
+	/*
+	 * true: readers order their enter with a compiler barrier only and
+	 * the writer issues membarrier(2) before it scans (asymmetric);
+	 * false: readers use seq_cst and the writer nothing (fallback, when
+	 * membarrier is unavailable or under ThreadSanitizer).  Fixed at
+	 * creation; each reader copies it.
+	 */
+	bool asym;
 };
 
 GMEM_INTERNAL int gmem__grace_init(struct gmem_grace *g);
@@ -54,44 +58,40 @@ GMEM_INTERNAL int gmem__grace_slot_get(struct gmem_grace *g,
 GMEM_INTERNAL void gmem__grace_slot_put(struct gmem_rslot *slot);
 
 /*
- * Unpublish and snapshot in one step: *cur is exchanged for next (seq_cst)
- * and the readers that may still see the old value are recorded in *w.
- * Fails with -ENOMEM before anything is exchanged.
+ * The writer's side of the asymmetric fence: after it returns, every scan
+ * sees the slot stores of every section that could have loaded a map
+ * unpublished before the call.  membarrier(2) in asymmetric mode; nothing
+ * in fallback mode, where the seq_cst operations order everything.
  */
-GMEM_INTERNAL int gmem__grace_swap(struct gmem_grace *g, gmem_map *_Atomic *cur,
-				   gmem_map *next, gmem_map **old,
-				   struct gmem_grace_wait *w);
+GMEM_INTERNAL int gmem__grace_barrier(struct gmem_grace *g);
 
-/* True once every recorded reader has left its section; never blocks. */
-GMEM_INTERNAL bool gmem__grace_poll(struct gmem_grace_wait *w);
-/* Spin (then yield) until gmem__grace_poll() would be true. */
-GMEM_INTERNAL void gmem__grace_wait(struct gmem_grace_wait *w);
-GMEM_INTERNAL void gmem__grace_wait_free(struct gmem_grace_wait *w);
+/*
+ * One pass over every slot, each read once: the smallest epoch an open
+ * section may have begun in, UINT64_MAX if no section is open.  A map
+ * retired by publication j (j publications have been made when it is
+ * unpublished) with a barrier since is unreachable once this is >= j.
+ */
+GMEM_INTERNAL uint64_t gmem__grace_scan(struct gmem_grace *g);
+
+/* Spin (then yield) until gmem__grace_scan() >= epoch.  Call after a
+ * barrier that follows publication number epoch. */
+GMEM_INTERNAL void gmem__grace_wait(struct gmem_grace *g, uint64_t epoch);
 
 /* True if the calling thread is inside a section on a slot of g. */
 GMEM_INTERNAL bool gmem__grace_self_inside(struct gmem_grace *g);
 
+/*
+ * Test hook: switch a registry that has no slot yet to the fallback
+ * (seq_cst) protocol, even where membarrier works; -EBUSY once readers
+ * exist (they copied the mode).  Only reachable by tests that compile the
+ * library sources in (the symbol is hidden otherwise).
+ */
+GMEM_INTERNAL int gmem__grace_use_fallback(struct gmem_grace *g);
+
+/* Identity of the calling thread for the writer lock (not for sections). */
 static inline uintptr_t gmem__self(void)
 {
 	return (uintptr_t)pthread_self();
-}
-
-/* Reader side, inlined into gmem_reader_enter/exit. */
-static inline gmem_map *gmem__grace_enter(struct gmem_rslot *slot,
-					  uint_fast64_t *seq,
-					  gmem_map *_Atomic *cur)
-{
-	atomic_store_explicit(&slot->owner, gmem__self(), memory_order_relaxed);
-	*seq += 1;
-	atomic_store_explicit(&slot->seq, *seq, memory_order_seq_cst);
-	return atomic_load_explicit(cur, memory_order_seq_cst);
-}
-
-static inline void gmem__grace_exit(struct gmem_rslot *slot,
-				    uint_fast64_t *seq)
-{
-	*seq += 1;
-	atomic_store_explicit(&slot->seq, *seq, memory_order_release);
 }
 
 #endif /* GMEM_GRACE_H */

@@ -3,7 +3,8 @@
  * space.c - address spaces (fixed, shared, custom) and read sections.
  *
  * The atomic space's write side lives in space_atomic.c; its read side is
- * here, inlined from grace.h, so that all four kinds share one reader API.
+ * here (the asymmetric fast path inlined from space.h, the fallback
+ * protocol below), so that all four kinds share one reader API.
  */
 #include "space.h"
 
@@ -24,7 +25,8 @@ static int space_alloc(gmem_space **out, enum gmem_space_kind kind,
 		return -ENOMEM;
 	memset(s, 0, sizeof(*s));
 	atomic_init(&s->refs, 1);
-	atomic_init(&s->current, gmem_map_ref(map));
+	s->pub.current = gmem_map_ref(map);
+	s->pub.epoch = 0;
 	s->kind = kind;
 	*out = s;
 	return 0;
@@ -58,7 +60,7 @@ GMEM_EXPORT int gmem_space_new_atomic(gmem_space **out, gmem_map *map,
 	err = gmem__atomic_init(s, max_retired ? max_retired
 					       : GMEM_SPACE_DEFAULT_MAX_RETIRED);
 	if (err) {
-		gmem_map_free(atomic_load(&s->current));
+		gmem_map_free(s->pub.current);
 		free(s);
 		return err;
 	}
@@ -104,7 +106,7 @@ GMEM_EXPORT void gmem_space_free(gmem_space *s)
 		gmem__atomic_destroy(s);
 	if (s->kind == GMEM_SPACE_CUSTOM && s->ops.destroy)
 		s->ops.destroy(s->ctx);
-	gmem_map_free(atomic_load(&s->current));
+	gmem_map_free(__atomic_load_n(&s->pub.current, __ATOMIC_ACQUIRE));
 	free(s);
 }
 
@@ -115,17 +117,23 @@ GMEM_EXPORT int gmem_reader_new(gmem_reader **out, gmem_space *space)
 
 	if (!out || !space)
 		return -EINVAL;
-	r = calloc(1, sizeof(*r));
+	/* Aligned: the hot fields share one cache line. */
+	r = aligned_alloc(GMEM_CACHE_LINE, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	memset(r, 0, sizeof(*r));
 	if (space->kind == GMEM_SPACE_ATOMIC) {
 		err = gmem__grace_slot_get(&space->atomic->grace, &r->slot);
 		if (err) {
 			free(r);
 			return err;
 		}
-		r->seq = atomic_load_explicit(&r->slot->seq,
-					      memory_order_relaxed);
+		r->hot.seq = __atomic_load_n(&r->slot->w.seq,
+					     __ATOMIC_RELAXED);
+		r->hot.pub = &space->pub;
+		/* Only the asymmetric protocol is inline (words != NULL). */
+		if (space->atomic->grace.asym)
+			r->hot.words = &r->slot->w;
 	}
 	r->space = gmem_space_ref(space);
 	*out = r;
@@ -136,7 +144,7 @@ GMEM_EXPORT int gmem_reader_free(gmem_reader *r)
 {
 	if (!r)
 		return 0;
-	if (r->depth)
+	if (r->hot.depth)
 		return -EBUSY;
 	if (r->slot)
 		gmem__grace_slot_put(r->slot);
@@ -145,32 +153,49 @@ GMEM_EXPORT int gmem_reader_free(gmem_reader *r)
 	return 0;
 }
 
-GMEM_EXPORT int gmem_reader_enter(gmem_reader *r, const gmem_map **map)
+/*
+ * Fallback protocol (grace.c): E1 and E2 seq_cst, so the writer needs no
+ * barrier.  Same words and values as gmem__reader_enter_fast().
+ */
+static const gmem_map *grace_enter_sc(gmem_reader *r)
 {
+	struct gmem__slot_words *w = &r->slot->w;
+	struct gmem__pub *p = r->hot.pub;
+	uint64_t v;
+
+	__atomic_store_n(&w->owner, gmem__thread_ptr(), __ATOMIC_RELAXED);
+	v = 2 * __atomic_load_n(&p->epoch, __ATOMIC_ACQUIRE) + 1;
+	__atomic_store_n(&w->seq, v, __ATOMIC_SEQ_CST);
+	r->hot.seq = v;
+	return __atomic_load_n(&p->current, __ATOMIC_SEQ_CST);
+}
+
+/* Everything but an outermost section on an asymmetric atomic space. */
+static int reader_enter_slow(gmem_reader *r, const gmem_map **map)
+{
+	struct gmem__reader_hot *h = &r->hot;
 	gmem_space *s;
 	const gmem_map *m;
 	int err;
 
-	if (unlikely(!r || !map))
-		return -EINVAL;
-	if (r->depth) {
-		if (unlikely(r->depth >= GMEM_READER_MAX_DEPTH))
+	if (h->depth) {
+		if (unlikely(h->depth >= GMEM_READER_MAX_DEPTH))
 			return -EOVERFLOW;
-		r->depth++;
-		*map = r->map;
+		h->depth++;
+		*map = h->map;
 		return 0;
 	}
 	s = r->space;
 	switch (s->kind) {
 	case GMEM_SPACE_ATOMIC:
-		m = gmem__grace_enter(r->slot, &r->seq, &s->current);
+		m = grace_enter_sc(r);
 		break;
 	case GMEM_SPACE_FIXED:
-		m = atomic_load_explicit(&s->current, memory_order_relaxed);
+		m = __atomic_load_n(&s->pub.current, __ATOMIC_RELAXED);
 		break;
 	case GMEM_SPACE_SHARED:
 		m = gmem_map_ref(
-			atomic_load_explicit(&s->current, memory_order_relaxed));
+			__atomic_load_n(&s->pub.current, __ATOMIC_RELAXED));
 		break;
 	default:
 		m = NULL;
@@ -183,46 +208,65 @@ GMEM_EXPORT int gmem_reader_enter(gmem_reader *r, const gmem_map **map)
 		}
 		break;
 	}
-	r->depth = 1;
-	r->map = m;
+	h->depth = 1;
+	h->map = m;
 	*map = m;
+	return 0;
+}
+
+GMEM_EXPORT int gmem_reader_enter(gmem_reader *r, const gmem_map **map)
+{
+	if (unlikely(!r || !map))
+		return -EINVAL;
+	if (likely(gmem__reader_enter_fast(&r->hot, map) == 0))
+		return 0;
+	return reader_enter_slow(r, map);
+}
+
+static int reader_exit_slow(gmem_reader *r)
+{
+	struct gmem__reader_hot *h = &r->hot;
+	gmem_space *s;
+
+	if (unlikely(h->depth == 0))
+		return -EINVAL;
+	if (--h->depth)
+		return 0;
+	s = r->space;
+	switch (s->kind) {
+	case GMEM_SPACE_ATOMIC:
+		__atomic_store_n(&r->slot->w.seq, h->seq + 1, __ATOMIC_RELEASE);
+		break;
+	case GMEM_SPACE_FIXED:
+		break;
+	case GMEM_SPACE_SHARED:
+		gmem_map_free((gmem_map *)(uintptr_t)h->map);
+		break;
+	default:
+		s->ops.exit(s->ctx, r->token, h->map);
+		break;
+	}
+	h->map = NULL;
+	r->token = NULL;
 	return 0;
 }
 
 GMEM_EXPORT int gmem_reader_exit(gmem_reader *r)
 {
-	gmem_space *s;
-
-	if (unlikely(!r || r->depth == 0))
+	if (unlikely(!r))
 		return -EINVAL;
-	if (--r->depth)
+	if (likely(gmem__reader_exit_fast(&r->hot) == 0))
 		return 0;
-	s = r->space;
-	switch (s->kind) {
-	case GMEM_SPACE_ATOMIC:
-		gmem__grace_exit(r->slot, &r->seq);
-		break;
-	case GMEM_SPACE_FIXED:
-		break;
-	case GMEM_SPACE_SHARED:
-		gmem_map_free((gmem_map *)(uintptr_t)r->map);
-		break;
-	default:
-		s->ops.exit(s->ctx, r->token, r->map);
-		break;
-	}
-	r->map = NULL;
-	r->token = NULL;
-	return 0;
+	return reader_exit_slow(r);
 }
 
 GMEM_EXPORT int gmem_reader_ref(gmem_reader *r, gmem_map **out)
 {
-	if (!r || !out || r->depth == 0)
+	if (!r || !out || r->hot.depth == 0)
 		return -EINVAL;
 	/* Inside the section the map cannot drop to zero references: the
 	 * space (or the section itself) holds one until the section ends. */
-	*out = gmem_map_ref((gmem_map *)(uintptr_t)r->map);
+	*out = gmem_map_ref((gmem_map *)(uintptr_t)r->hot.map);
 	return 0;
 }
 
@@ -239,7 +283,8 @@ GMEM_EXPORT int gmem_space_current(gmem_space *s, gmem_map **out)
 		return gmem__atomic_current(s, out);
 	case GMEM_SPACE_FIXED:
 	case GMEM_SPACE_SHARED:
-		*out = gmem_map_ref(atomic_load(&s->current));
+		*out = gmem_map_ref(__atomic_load_n(&s->pub.current,
+						    __ATOMIC_RELAXED));
 		return 0;
 	default:
 		err = s->ops.enter(s->ctx, &token, &m);

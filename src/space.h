@@ -7,6 +7,13 @@
 
 #include "grace.h"
 
+/* The reader fast path (struct gmem__reader_hot, gmem__reader_enter_fast()
+ * and gmem__reader_exit_fast()) is in gmem.h, inlined into callers too. */
+
+/* ------------------------------------------------------------------------ */
+/* Spaces and readers                                                        */
+/* ------------------------------------------------------------------------ */
+
 enum gmem_space_kind {
 	GMEM_SPACE_FIXED,
 	GMEM_SPACE_SHARED,
@@ -14,24 +21,35 @@ enum gmem_space_kind {
 	GMEM_SPACE_CUSTOM,
 };
 
+/* A map an atomic space unpublished and still owns a reference to. */
 struct gmem_retired {
-	struct gmem_retired *next;
 	gmem_map *map;
-	struct gmem_grace_wait wait;
+	uint64_t epoch; /* number of the publication that retired it */
 };
 
 struct gmem_atomic_state {
-	pthread_mutex_t write_lock; /* serializes updates and the retired list */
+	pthread_mutex_t write_lock; /* serializes updates, the retired ring */
 	atomic_uintptr_t writer;    /* thread holding write_lock, or 0 */
 	struct gmem_grace grace;
-	struct gmem_retired *retired;
-	size_t nretired;
+	/* Retired maps, oldest first: a ring of cap entries from head. */
+	struct gmem_retired *ring;
+	size_t cap, head, nretired;
 	size_t max_retired;
+	/*
+	 * Retired maps numbered up to covered have had a barrier since their
+	 * publication: a scan decides whether they can go.  Later ones wait
+	 * for the next barrier (reclaim, a full ring, WAIT, synchronize), so
+	 * that a DEFER publication costs no system call.
+	 */
+	uint64_t covered;
 };
 
 struct gmem_space {
-	/* Read by every reader on every enter: keep it off the refs line. */
-	gmem_map *_Atomic current __attribute__((aligned(GMEM_CACHE_LINE)));
+	/*
+	 * Read by every reader on every enter, written by each publication:
+	 * off the refs line.  __atomic only.
+	 */
+	struct gmem__pub pub __attribute__((aligned(GMEM_CACHE_LINE)));
 	enum gmem_space_kind kind;
 	struct gmem_space_ops ops;
 	void *ctx;
@@ -39,14 +57,18 @@ struct gmem_space {
 	struct gmem_atomic_state *atomic; /* GMEM_SPACE_ATOMIC only */
 };
 
+/* The hot fields come first: gmem.h's inline enter/exit reach them
+ * through an opaque gmem_reader pointer. */
 struct gmem_reader {
+	struct gmem__reader_hot hot;
 	gmem_space *space;
 	struct gmem_rslot *slot; /* GMEM_SPACE_ATOMIC only */
-	uint_fast64_t seq;	 /* this reader's copy of slot->seq */
-	uint32_t depth;
-	const gmem_map *map; /* snapshot of the current section */
-	void *token;	     /* custom spaces' per-section state */
-};
+	void *token;		 /* custom spaces' per-section state */
+} __attribute__((aligned(GMEM_CACHE_LINE)));
+
+_Static_assert(offsetof(struct gmem_reader, hot) == 0 &&
+		       sizeof(struct gmem__reader_hot) <= GMEM_CACHE_LINE,
+	       "struct gmem__reader_hot leads struct gmem_reader, in one line");
 
 GMEM_INTERNAL int gmem__atomic_init(gmem_space *s, size_t max_retired);
 GMEM_INTERNAL void gmem__atomic_destroy(gmem_space *s);

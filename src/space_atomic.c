@@ -8,10 +8,19 @@
  * could have loaded it has left its section; long-lived references taken
  * with gmem_reader_ref() keep it (and its regions' mappings) alive beyond
  * that, by ordinary reference counting.
+ *
+ * Cost model (grace.c has the protocol).  A publication is an exchange and
+ * a store; a DEFER publication adds a ring entry and, only when maps
+ * covered by an earlier barrier are still waiting, one scan.  The barrier
+ * (membarrier(2), microseconds, and an interrupt on every CPU running one
+ * of our threads) is paid once per reclaim, full ring, WAIT publication or
+ * synchronize, and covers every map retired before it.
  */
 #include "space.h"
 
 #include <stdlib.h>
+
+#define RING_MIN 8u
 
 GMEM_INTERNAL int gmem__atomic_init(gmem_space *s, size_t max_retired)
 {
@@ -37,41 +46,89 @@ GMEM_INTERNAL int gmem__atomic_init(gmem_space *s, size_t max_retired)
 	return 0;
 }
 
-static void retired_free(struct gmem_retired *r)
+/* Entry i from the oldest; cap is a power of two. */
+static struct gmem_retired *ring_at(struct gmem_atomic_state *a, size_t i)
 {
-	gmem_map_free(r->map);
-	gmem__grace_wait_free(&r->wait);
-	free(r);
+	return &a->ring[(a->head + i) & (a->cap - 1)];
 }
 
 GMEM_INTERNAL void gmem__atomic_destroy(gmem_space *s)
 {
 	struct gmem_atomic_state *a = s->atomic;
-	struct gmem_retired *r, *next;
+	size_t i;
 
-	for (r = a->retired; r; r = next) {
-		next = r->next;
-		retired_free(r);
-	}
+	for (i = 0; i < a->nretired; i++)
+		gmem_map_free(ring_at(a, i)->map);
+	free(a->ring);
 	gmem__grace_destroy(&a->grace);
 	pthread_mutex_destroy(&a->write_lock);
 	free(a);
 }
 
-/* Drop every retired map whose readers have all moved on.  Never blocks. */
-static void reclaim_locked(struct gmem_atomic_state *a)
+/* Room for one more retired map; grows (rarely: at most up to max_retired
+ * entries over the space's life) instead of allocating per publication. */
+static int ring_reserve(struct gmem_atomic_state *a)
 {
-	struct gmem_retired **pp = &a->retired, *r;
+	struct gmem_retired *ring;
+	size_t cap, i;
 
-	while ((r = *pp) != NULL) {
-		if (gmem__grace_poll(&r->wait)) {
-			*pp = r->next;
-			retired_free(r);
-			a->nretired--;
-		} else {
-			pp = &r->next;
-		}
+	if (a->nretired < a->cap)
+		return 0;
+	cap = a->cap ? 2 * a->cap : RING_MIN;
+	ring = malloc(cap * sizeof(*ring));
+	if (!ring)
+		return -ENOMEM;
+	for (i = 0; i < a->nretired; i++)
+		ring[i] = *ring_at(a, i);
+	free(a->ring);
+	a->ring = ring;
+	a->cap = cap;
+	a->head = 0;
+	return 0;
+}
+
+/* Drop the oldest retired maps, those numbered up to limit. */
+static void drop_upto(struct gmem_atomic_state *a, uint64_t limit)
+{
+	while (a->nretired && a->ring[a->head].epoch <= limit) {
+		gmem_map_free(a->ring[a->head].map);
+		a->head = (a->head + 1) & (a->cap - 1);
+		a->nretired--;
 	}
+}
+
+/* Cover every map retired so far: one barrier for all of them. */
+static void cover_locked(gmem_space *s, struct gmem_atomic_state *a)
+{
+	uint64_t last = __atomic_load_n(&s->pub.epoch, __ATOMIC_RELAXED);
+
+	if (a->covered == last)
+		return;
+	/* No barrier, no cover: the maps stay retired (see the barrier). */
+	if (gmem__grace_barrier(&a->grace) == 0)
+		a->covered = last;
+}
+
+/*
+ * Drop every retired map whose readers have all moved on.  Never blocks
+ * (the barrier waits for CPUs, not for readers).  With cover, maps retired
+ * since the last barrier are decided too; without, one scan at most, and
+ * none while nothing covered waits.  The fallback protocol needs no
+ * barrier, so there every call covers.
+ */
+static void reclaim_locked(gmem_space *s, struct gmem_atomic_state *a,
+			   bool cover)
+{
+	uint64_t open;
+
+	if (!a->nretired)
+		return;
+	if (cover || !a->grace.asym)
+		cover_locked(s, a);
+	if (a->ring[a->head].epoch > a->covered)
+		return;
+	open = gmem__grace_scan(&a->grace);
+	drop_upto(a, open < a->covered ? open : a->covered);
 }
 
 static int lock_writer(struct gmem_atomic_state *a)
@@ -102,54 +159,80 @@ static int atomic_state(gmem_space *s, struct gmem_atomic_state **a)
 	return 0;
 }
 
+/* A WAIT publication's old map, waited for outside the lock. */
+struct wait_map {
+	gmem_map *map;
+	uint64_t epoch; /* its retirement number */
+};
+
 /*
  * Publish next (whose reference we take over) and retire the old map.  A
- * DEFER retirement joins the list; a WAIT retirement is returned in *mine
+ * DEFER retirement joins the ring; a WAIT retirement is returned in *mine
  * for the caller to wait on AFTER dropping the lock: a reader that the
  * wait is for may itself call into the space (a DEFER update, current())
  * before it leaves its section, and must not find the lock held.
  */
 static int publish_locked(gmem_space *s, struct gmem_atomic_state *a,
 			  gmem_map *next, unsigned flags,
-			  struct gmem_retired **mine)
+			  struct wait_map *mine)
 {
-	struct gmem_retired *r = calloc(1, sizeof(*r));
-	int err;
+	uint64_t j = __atomic_load_n(&s->pub.epoch, __ATOMIC_RELAXED) + 1;
+	gmem_map *old;
 
-	if (!r)
-		return -ENOMEM;
-	err = gmem__grace_swap(&a->grace, &s->current, next, &r->map, &r->wait);
-	if (err) {
-		free(r);
-		return err;
-	}
 	if (flags & GMEM_PUBLISH_DEFER) {
-		r->next = a->retired;
-		a->retired = r;
+		int err = ring_reserve(a);
+
+		if (err)
+			return err;
+	}
+	/* P, then N (grace.c): a reader that sees epoch j sees next. */
+	old = __atomic_exchange_n(&s->pub.current, next, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->pub.epoch, j, __ATOMIC_RELEASE);
+	if (flags & GMEM_PUBLISH_DEFER) {
+		*ring_at(a, a->nretired) = (struct gmem_retired){ old, j };
 		a->nretired++;
-		reclaim_locked(a);
+		reclaim_locked(s, a, false);
 		return 0;
 	}
-	*mine = r;
+	mine->map = old;
+	mine->epoch = j;
 	return 0;
 }
 
-/* Wait for one's own retired map outside the lock, then tidy up if free. */
-static void finish_wait(struct gmem_atomic_state *a, struct gmem_retired *r)
+/* Retired maps numbered up to epoch had a barrier since (taken unlocked). */
+static void credit_cover_locked(struct gmem_atomic_state *a, uint64_t epoch)
 {
-	gmem__grace_wait(&r->wait);
-	retired_free(r);
+	if (a->covered < epoch)
+		a->covered = epoch;
+}
+
+/*
+ * Wait for one's own retired map outside the lock, then tidy up if free.
+ * The barrier is taken unlocked too (it costs microseconds): it covers the
+ * DEFER maps retired before it as well, which the final reclaim credits.
+ */
+static int finish_wait(gmem_space *s, struct gmem_atomic_state *a,
+		       struct wait_map *w)
+{
+	int err = gmem__grace_barrier(&a->grace);
+
+	if (err)
+		return err; /* w->map is kept: it cannot be proven unused */
+	gmem__grace_wait(&a->grace, w->epoch);
+	gmem_map_free(w->map);
 	if (pthread_mutex_trylock(&a->write_lock) == 0) {
-		reclaim_locked(a);
+		credit_cover_locked(a, w->epoch);
+		reclaim_locked(s, a, false);
 		pthread_mutex_unlock(&a->write_lock);
 	}
+	return 0;
 }
 
 GMEM_EXPORT int gmem_space_update(gmem_space *s, gmem_update_fn fn,
 				  void *opaque, unsigned flags)
 {
 	struct gmem_atomic_state *a;
-	struct gmem_retired *mine = NULL;
+	struct wait_map mine = { NULL, 0 };
 	gmem_map *next = NULL;
 	int err;
 
@@ -165,14 +248,14 @@ GMEM_EXPORT int gmem_space_update(gmem_space *s, gmem_update_fn fn,
 		return err;
 	if (flags & GMEM_PUBLISH_DEFER) {
 		if (a->nretired >= a->max_retired)
-			reclaim_locked(a);
+			reclaim_locked(s, a, true);
 		if (a->nretired >= a->max_retired) {
 			unlock_writer(a);
 			return -EBUSY;
 		}
 	}
-	err = fn(atomic_load_explicit(&s->current, memory_order_relaxed),
-		 &next, opaque);
+	err = fn(__atomic_load_n(&s->pub.current, __ATOMIC_RELAXED), &next,
+		 opaque);
 	if (!err && !next)
 		err = -EINVAL;
 	/* The callback may have opened a section itself; waiting would hang. */
@@ -187,8 +270,8 @@ GMEM_EXPORT int gmem_space_update(gmem_space *s, gmem_update_fn fn,
 		gmem_map_free(next);
 	}
 	unlock_writer(a);
-	if (mine)
-		finish_wait(a, mine);
+	if (mine.map)
+		err = finish_wait(s, a, &mine);
 	return err;
 }
 
@@ -259,7 +342,7 @@ GMEM_EXPORT int gmem_space_reclaim(gmem_space *s, size_t *pending)
 		return -EBUSY;
 	if (pthread_mutex_trylock(&a->write_lock) != 0)
 		return -EBUSY;
-	reclaim_locked(a);
+	reclaim_locked(s, a, true);
 	if (pending)
 		*pending = a->nretired;
 	pthread_mutex_unlock(&a->write_lock);
@@ -268,32 +351,36 @@ GMEM_EXPORT int gmem_space_reclaim(gmem_space *s, size_t *pending)
 
 GMEM_EXPORT int gmem_space_synchronize(gmem_space *s)
 {
-	struct gmem_retired *list, *r, *next;
 	struct gmem_atomic_state *a;
+	uint64_t target;
 	int err = atomic_state(s, &a);
 
 	if (err)
 		return err;
-	size_t n = 0;
-
 	if (gmem__grace_self_inside(&a->grace))
 		return -EDEADLK;
 	err = lock_writer(a);
 	if (err)
 		return err;
-	/* Wait unlocked (see publish_locked()); the detached maps still
-	 * count against max_retired until they are freed. */
-	list = a->retired;
-	a->retired = NULL;
-	unlock_writer(a);
-	for (r = list; r; r = next) {
-		next = r->next;
-		gmem__grace_wait(&r->wait);
-		retired_free(r);
-		n++;
+	if (!a->nretired) {
+		unlock_writer(a);
+		return 0;
 	}
+	/* Everything retired so far, numbered up to target, stays on the
+	 * ring (and counts against max_retired) until freed below; the
+	 * barrier and the wait hold no lock (see publish_locked()). */
+	target = ring_at(a, a->nretired - 1)->epoch;
+	unlock_writer(a);
+	err = gmem__grace_barrier(&a->grace);
+	if (err)
+		return err;
+	gmem__grace_wait(&a->grace, target);
+	/* That last scan saw no section that began before publication
+	 * target: none can reach those maps (another thread may have freed
+	 * some of them meanwhile). */
 	pthread_mutex_lock(&a->write_lock);
-	a->nretired -= n;
+	credit_cover_locked(a, target);
+	drop_upto(a, target);
 	pthread_mutex_unlock(&a->write_lock);
 	return 0;
 }
@@ -305,8 +392,7 @@ GMEM_INTERNAL int gmem__atomic_current(gmem_space *s, gmem_map **out)
 
 	if (err)
 		return err;
-	*out = gmem_map_ref(atomic_load_explicit(&s->current,
-						 memory_order_relaxed));
+	*out = gmem_map_ref(__atomic_load_n(&s->pub.current, __ATOMIC_RELAXED));
 	unlock_writer(a);
 	return 0;
 }
