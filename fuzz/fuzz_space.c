@@ -87,6 +87,10 @@
  *                            for atomic);
  *                            bit 6: custom: no destroy callback (the harness
  *                            frees its state after the last reference);
+ *                            atomic: the seq_cst read-section protocol
+ *                            (TSan builds, kernels without membarrier),
+ *                            where the library's internal hook can be
+ *                            linked (static builds, so the libFuzzer one);
  *                            bit 7: at the end, drop the harness's space
  *                            reference BEFORE freeing the readers, which
  *                            must keep the space alive until the last one
@@ -234,6 +238,7 @@ enum fs_update { FS_UP_NOCHANGE, FS_UP_ERROR, FS_UP_NESTED, FS_UP_ENTER,
 #define FS_INIT_ARGCHECK 8u
 #define FS_INIT_KIND_SHIFT 4
 #define FS_INIT_NO_DESTROY 0x40u
+#define FS_INIT_FALLBACK 0x40u /* same bit, atomic kind */
 #define FS_INIT_SPACE_FIRST 0x80u
 
 /* Space kinds (init bits 4-5); 0 keeps the original atomic-only format. */
@@ -265,6 +270,14 @@ enum fs_fault { FS_FAULT_ERRNO, FS_FAULT_POSITIVE, FS_FAULT_NULL,
 #include <unistd.h>
 
 #include "gmem.h"
+
+/*
+ * libgmem's internal test hook (src/space_atomic.c): switch a new atomic
+ * space to the seq_cst read-section protocol.  Hidden, so only static
+ * builds (the libFuzzer ones) can link it; elsewhere the weak reference
+ * is NULL and init bit 6 does nothing on atomic spaces.
+ */
+extern int gmem__space_use_fallback(gmem_space *space) __attribute__((weak));
 #include "fuzz_input.h"
 #include "shadow.h"
 
@@ -2923,6 +2936,9 @@ static void setup(struct fs_ctx *c)
 	switch (c->kind) {
 	case FS_KIND_ATOMIC:
 		rc = gmem_space_new_atomic(&c->space, map, mr);
+		if (rc == 0 && (ninit & FS_INIT_FALLBACK) && gmem__space_use_fallback)
+			CHECK(gmem__space_use_fallback(c->space) == 0,
+			      "gmem__space_use_fallback failed");
 		break;
 	case FS_KIND_FIXED:
 		rc = gmem_space_new_fixed(&c->space, map);

@@ -425,9 +425,10 @@ static void seed_remove_inside(void)
 	finish("remove while readers are inside, read the removed region");
 }
 
-static void seed_wait_blocks(void)
+/* extra: 0, or FS_INIT_FALLBACK for the seq_cst read-section protocol. */
+static void seed_wait_blocks(unsigned extra)
 {
-	begin(3, 0, 0, 1);
+	begin(3, 0, 0, 1 | extra);
 	at_page(ANON, 12288, 2, 0, 3);
 	enter(0);
 	enter(1);
@@ -451,9 +452,9 @@ static void seed_wait_blocks(void)
 	finish("WAIT publication blocks until the last reader exits");
 }
 
-static void seed_defer_reclaim(void)
+static void seed_defer_reclaim(unsigned extra)
 {
-	begin(3, 8, 0, 1);
+	begin(3, 8, 0, 1 | extra);
 	at_page(ANON, 4096, 0, 0, 4);
 	enter(0);
 	new_region();
@@ -1057,8 +1058,8 @@ int main(int argc, char **argv)
 	outdir = argv[1];
 	seed_hotplug_insert_inside();
 	seed_remove_inside();
-	seed_wait_blocks();
-	seed_defer_reclaim();
+	seed_wait_blocks(0);
+	seed_defer_reclaim(0);
 	seed_ebusy();
 	seed_edeadlk();
 	seed_longref();
@@ -1077,5 +1078,7 @@ int main(int argc, char **argv)
 	seed_custom_publish();
 	seed_custom_faults();
 	seed_atomic_space_first();
+	seed_wait_blocks(FS_INIT_FALLBACK);
+	seed_defer_reclaim(FS_INIT_FALLBACK);
 	return 0;
 }

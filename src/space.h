@@ -75,5 +75,7 @@ GMEM_INTERNAL void gmem__atomic_destroy(gmem_space *s);
 /* gmem_space_current() for atomic spaces: takes the writer lock so no
  * writer can drop the current map's reference meanwhile. */
 GMEM_INTERNAL int gmem__atomic_current(gmem_space *s, gmem_map **out);
+/* Tests and fuzzing: use the seq_cst protocol (before any reader). */
+GMEM_INTERNAL int gmem__space_use_fallback(gmem_space *s);
 
 #endif /* GMEM_SPACE_H */

@@ -396,3 +396,13 @@ GMEM_INTERNAL int gmem__atomic_current(gmem_space *s, gmem_map **out)
 	unlock_writer(a);
 	return 0;
 }
+
+/* Test and fuzz hook: a new atomic space (no readers yet) switches to the
+ * seq_cst read-section protocol that TSan builds and kernels without
+ * membarrier use, so that both protocols run everywhere. */
+GMEM_INTERNAL int gmem__space_use_fallback(gmem_space *s)
+{
+	if (!s || s->kind != GMEM_SPACE_ATOMIC)
+		return -EINVAL;
+	return gmem__grace_use_fallback(&s->atomic->grace);
+}
