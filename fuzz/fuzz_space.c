@@ -2895,7 +2895,7 @@ static void arg_checks(struct fs_ctx *c)
 static void setup(struct fs_ctx *c)
 {
 	unsigned ninit, cap, i;
-	bool argcheck;
+	bool argcheck, fallback;
 	gmem_region *regs[FS_MAX_REGIONS];
 	struct shadow_region *shs[FS_MAX_REGIONS];
 	struct shadow_map *sm = NULL;
@@ -2914,6 +2914,7 @@ static void setup(struct fs_ctx *c)
 	c->kind = (enum fs_kind)((ninit >> FS_INIT_KIND_SHIFT) % FS_KIND_COUNT);
 	c->no_destroy = (ninit & FS_INIT_NO_DESTROY) != 0;
 	c->space_first = (ninit & FS_INIT_SPACE_FIRST) != 0;
+	fallback = (ninit & FS_INIT_FALLBACK) != 0;
 	ninit &= FS_INIT_COUNT;
 	c->max_retired = mr ? mr : GMEM_SPACE_DEFAULT_MAX_RETIRED;
 	for (i = 0; i < ninit; i++)
@@ -2936,7 +2937,7 @@ static void setup(struct fs_ctx *c)
 	switch (c->kind) {
 	case FS_KIND_ATOMIC:
 		rc = gmem_space_new_atomic(&c->space, map, mr);
-		if (rc == 0 && (ninit & FS_INIT_FALLBACK) && gmem__space_use_fallback)
+		if (rc == 0 && fallback && gmem__space_use_fallback)
 			CHECK(gmem__space_use_fallback(c->space) == 0,
 			      "gmem__space_use_fallback failed");
 		break;
