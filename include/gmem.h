@@ -2025,7 +2025,6 @@ static inline int gmem__inline_write(const gmem_map *map, uint64_t gpa,
 #define GMEM__BE(bits, x) (x)
 #endif
 #define GMEM__ID(bits, x) (x)
-#define GMEM__BSWAP8(x) (x)
 
 #define GMEM__DEFINE_TYPED(name, type, bits, conv)                             \
 	static inline int gmem__inline_read_##name(const gmem_map *map,        \

@@ -84,7 +84,7 @@ static inline int typed_host(const struct gmem_map *m, uint64_t gpa,
 						 __ATOMIC_RELAXED);            \
 			else                                                   \
 				memcpy(h, &val, sizeof(type));                 \
-			gmem__slot_mark(s, gpa, sizeof(type));                            \
+			gmem__slot_mark(s, gpa, sizeof(type));                 \
 			return 0;                                              \
 		}                                                              \
 		if (err < 0)                                                   \
@@ -198,7 +198,7 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 			return err;                                            \
 		__atomic_store_n((uint##bits##_t *)(void *)h, val,             \
 				 __ATOMIC_SEQ_CST);                            \
-		gmem__slot_mark(s, gpa, bits / 8);                                        \
+		gmem__slot_mark(s, gpa, bits / 8);                             \
 		return 0;                                                      \
 	}                                                                      \
 	GMEM_EXPORT int gmem_atomic_cmpxchg_u##bits(                           \
@@ -219,7 +219,7 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 						 __ATOMIC_SEQ_CST,             \
 						 __ATOMIC_SEQ_CST))            \
 			return -EAGAIN;                                        \
-		gmem__slot_mark(s, gpa, bits / 8);                                        \
+		gmem__slot_mark(s, gpa, bits / 8);                             \
 		return 0;                                                      \
 	}                                                                      \
 	DEFINE_RMW(bits, add)                                                  \
@@ -241,7 +241,7 @@ static inline int atomic_host(const struct gmem_map *m, uint64_t gpa,
 			return err;                                            \
 		prev = __atomic_fetch_##op((uint##bits##_t *)(void *)h, val,   \
 					   __ATOMIC_SEQ_CST);                  \
-		gmem__slot_mark(s, gpa, bits / 8);                                        \
+		gmem__slot_mark(s, gpa, bits / 8);                             \
 		if (old)                                                       \
 			*old = prev;                                           \
 		return 0;                                                      \
