@@ -71,6 +71,12 @@ struct gmem_map {
 	gmem_region **regions; /* same order as hot.slots */
 } __attribute__((aligned(64)));
 
+/* gmem.h's lookup finds slots[] at a fixed offset; map_alloc() puts it
+ * there. */
+_Static_assert(sizeof(struct gmem_map) <= GMEM__MAP_SLOTS &&
+		       GMEM__MAP_SLOTS % 64 == 0,
+	       "struct gmem_map fits below GMEM__MAP_SLOTS");
+
 #define GMEM_NO_SLOT SIZE_MAX
 
 /* Index of the region containing gpa, or GMEM_NO_SLOT. */

@@ -54,7 +54,7 @@ static struct gmem_map *map_alloc(size_t n, size_t max_regions,
 	slots_b = (n + pad) * sizeof(struct gmem_slot);
 	starts_b = (n + pad) * sizeof(uint64_t);
 	regions_b = n * sizeof(gmem_region *);
-	bytes = sizeof(*m) + slots_b + starts_b + regions_b +
+	bytes = GMEM__MAP_SLOTS + slots_b + starts_b + regions_b +
 		(size_t)g.nbuckets * sizeof(uint32_t);
 	bytes = (bytes + 63) & ~(size_t)63;
 	/* No zeroing: every field is written before the map is used. */
@@ -65,7 +65,7 @@ static struct gmem_map *map_alloc(size_t n, size_t max_regions,
 	m->max_regions = max_regions;
 	m->pad = pad;
 	m->hot.count = n;
-	p = (char *)(m + 1);
+	p = (char *)m + GMEM__MAP_SLOTS;
 	m->hot.slots = (struct gmem_slot *)(void *)p;
 	m->hot.starts = (uint64_t *)(void *)(p += slots_b);
 	m->regions = (gmem_region **)(void *)(p += starts_b);
@@ -149,7 +149,10 @@ static int map_finish(struct gmem_map **mp)
 	uint32_t step = window ? 1u << (31 - __builtin_clz(window)) : 0;
 	size_t need = step ? 2 * (size_t)step : 1, i, n = m->hot.count;
 
-	/* A search reaches up to 2 * step - 1 keys past its bucket's. */
+	/* A search reaches up to 2 * step - 1 keys past its bucket's; a
+	 * small map's lookup reads keys 1 to GMEM__SMALL_MAP - 1. */
+	if (n < GMEM__SMALL_MAP && need < GMEM__SMALL_MAP - n)
+		need = GMEM__SMALL_MAP - n;
 	if (need > m->pad) {
 		big = map_alloc(n, m->max_regions,
 				(struct geo){ m->hot.shift, m->hot.nbuckets },
@@ -183,7 +186,8 @@ static size_t pad_guess(const struct gmem_map *parent)
 {
 	/* One region more or less moves the window by about one, which may
 	 * double the step. */
-	return parent->hot.step ? 4 * (size_t)parent->hot.step : 2;
+	return parent->hot.step ? 4 * (size_t)parent->hot.step
+				: GMEM__SMALL_MAP;
 }
 
 static int cmp_region_start(const void *a, const void *b)
@@ -234,7 +238,7 @@ GMEM_EXPORT int gmem_map_new(gmem_map **out, gmem_region *const *regions,
 		      count ? geometry(sorted[0]->gpa, sorted[count - 1]->gpa,
 				       count)
 			    : geometry(0, 0, 0),
-		      2);
+		      GMEM__SMALL_MAP);
 	if (!m) {
 		free(sorted);
 		return -ENOMEM;

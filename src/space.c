@@ -122,17 +122,18 @@ GMEM_EXPORT int gmem_reader_new(gmem_reader **out, gmem_space *space)
 	if (!r)
 		return -ENOMEM;
 	memset(r, 0, sizeof(*r));
+	r->lib.seq = GMEM__SEQ_LIB;
+	r->hot.words = &r->lib;
+	r->hot.pub = &space->pub;
 	if (space->kind == GMEM_SPACE_ATOMIC) {
 		err = gmem__grace_slot_get(&space->atomic->grace, &r->slot);
 		if (err) {
 			free(r);
 			return err;
 		}
-		r->hot.seq = __atomic_load_n(&r->slot->w.seq,
-					     __ATOMIC_RELAXED);
-		r->hot.pub = &space->pub;
-		/* Only the asymmetric protocol is inline (words != NULL). */
-		if (space->atomic->grace.asym)
+		/* Only the asymmetric protocol is inline. */
+		r->fast = space->atomic->grace.asym;
+		if (r->fast)
 			r->hot.words = &r->slot->w;
 	}
 	r->space = gmem_space_ref(space);
@@ -140,11 +141,22 @@ GMEM_EXPORT int gmem_reader_new(gmem_reader **out, gmem_space *space)
 	return 0;
 }
 
+/* Sections open on r: on its slot (fast readers at depth <= 1) the parity
+ * of seq, which only r's thread writes; otherwise the count. */
+static uint32_t reader_depth(const gmem_reader *r)
+{
+	if (r->hot.words != &r->lib)
+		return (uint32_t)(__atomic_load_n(&r->hot.words->seq,
+						  __ATOMIC_RELAXED) &
+				  1);
+	return r->depth;
+}
+
 GMEM_EXPORT int gmem_reader_free(gmem_reader *r)
 {
 	if (!r)
 		return 0;
-	if (r->hot.depth)
+	if (reader_depth(r))
 		return -EBUSY;
 	if (r->slot)
 		gmem__grace_slot_put(r->slot);
@@ -166,23 +178,24 @@ static const gmem_map *grace_enter_sc(gmem_reader *r)
 	__atomic_store_n(&w->owner, gmem__thread_ptr(), __ATOMIC_RELAXED);
 	v = 2 * __atomic_load_n(&p->epoch, __ATOMIC_ACQUIRE) + 1;
 	__atomic_store_n(&w->seq, v, __ATOMIC_SEQ_CST);
-	r->hot.seq = v;
 	return __atomic_load_n(&p->current, __ATOMIC_SEQ_CST);
 }
 
-/* Everything but an outermost section on an asymmetric atomic space. */
+/* Everything but an outermost section of a fast reader. */
 static int reader_enter_slow(gmem_reader *r, const gmem_map **map)
 {
-	struct gmem__reader_hot *h = &r->hot;
+	uint32_t depth = reader_depth(r);
 	gmem_space *s;
 	const gmem_map *m;
 	int err;
 
-	if (h->depth) {
-		if (unlikely(h->depth >= GMEM_READER_MAX_DEPTH))
+	if (depth) {
+		if (unlikely(depth >= GMEM_READER_MAX_DEPTH))
 			return -EOVERFLOW;
-		h->depth++;
-		*map = h->map;
+		/* Off the slot: inner exits must come here too. */
+		r->depth = depth + 1;
+		r->hot.words = &r->lib;
+		*map = r->hot.map;
 		return 0;
 	}
 	s = r->space;
@@ -208,8 +221,9 @@ static int reader_enter_slow(gmem_reader *r, const gmem_map **map)
 		}
 		break;
 	}
-	h->depth = 1;
-	h->map = m;
+	/* (A fast reader's depth is its slot's parity: this is unused.) */
+	r->depth = 1;
+	r->hot.map = m;
 	*map = m;
 	return 0;
 }
@@ -225,28 +239,40 @@ GMEM_EXPORT int gmem_reader_enter(gmem_reader *r, const gmem_map **map)
 
 static int reader_exit_slow(gmem_reader *r)
 {
-	struct gmem__reader_hot *h = &r->hot;
+	uint32_t depth = reader_depth(r);
 	gmem_space *s;
 
-	if (unlikely(h->depth == 0))
+	if (unlikely(depth == 0))
 		return -EINVAL;
-	if (--h->depth)
+	if (depth > 1) {
+		r->depth = depth - 1;
+		/* Back to the outermost section: a fast reader's exit of it
+		 * is inline again. */
+		if (r->depth == 1 && r->fast)
+			r->hot.words = &r->slot->w;
 		return 0;
+	}
+	r->depth = 0;
 	s = r->space;
 	switch (s->kind) {
 	case GMEM_SPACE_ATOMIC:
-		__atomic_store_n(&r->slot->w.seq, h->seq + 1, __ATOMIC_RELEASE);
+		/* X (grace.c); seq is this thread's own word. */
+		__atomic_store_n(&r->slot->w.seq,
+				 __atomic_load_n(&r->slot->w.seq,
+						 __ATOMIC_RELAXED) +
+					 1,
+				 __ATOMIC_RELEASE);
 		break;
 	case GMEM_SPACE_FIXED:
 		break;
 	case GMEM_SPACE_SHARED:
-		gmem_map_free((gmem_map *)(uintptr_t)h->map);
+		gmem_map_free((gmem_map *)(uintptr_t)r->hot.map);
 		break;
 	default:
-		s->ops.exit(s->ctx, r->token, h->map);
+		s->ops.exit(s->ctx, r->token, r->hot.map);
 		break;
 	}
-	h->map = NULL;
+	r->hot.map = NULL;
 	r->token = NULL;
 	return 0;
 }
@@ -262,7 +288,7 @@ GMEM_EXPORT int gmem_reader_exit(gmem_reader *r)
 
 GMEM_EXPORT int gmem_reader_ref(gmem_reader *r, gmem_map **out)
 {
-	if (!r || !out || r->hot.depth == 0)
+	if (!r || !out || reader_depth(r) == 0)
 		return -EINVAL;
 	/* Inside the section the map cannot drop to zero references: the
 	 * space (or the section itself) holds one until the section ends. */

@@ -61,6 +61,15 @@ struct gmem_space {
  * through an opaque gmem_reader pointer. */
 struct gmem_reader {
 	struct gmem__reader_hot hot;
+	/*
+	 * hot.words is &slot->w while outermost sections may be inline
+	 * (fast: an asymmetric atomic space), else &lib, whose seq is
+	 * GMEM__SEQ_LIB.  depth counts sections while hot.words is &lib; on
+	 * the slot the open section (0 or 1) is the parity of its seq.
+	 */
+	struct gmem__slot_words lib;
+	uint32_t depth;
+	bool fast;
 	gmem_space *space;
 	struct gmem_rslot *slot; /* GMEM_SPACE_ATOMIC only */
 	void *token;		 /* custom spaces' per-section state */

@@ -15,6 +15,8 @@
  *   fast path    gmem__reader_enter_fast()/exit_fast() on a bare
  *                struct gmem__reader_hot (as the public header will use
  *                them): slot words, epochs, the "slow" cases.
+ *   nesting      inner sections move the reader's words to its library
+ *                word and back; depth, ref, free and -EOVERFLOW there.
  *   owner        the section owner is the thread pointer (pthread_self() on
  *                x86-64), per thread, follows a reader moved to another
  *                thread; -EDEADLK for WAIT and synchronize from inside.
@@ -185,17 +187,18 @@ static void test_modes(void)
 	       "no switch once a reader exists");
 	is_int(s->atomic->grace.asym, want, "  and the mode stays");
 	rf = new_reader(f);
-	tu_is_ptr(r->hot.words, want ? &r->slot->w : NULL,
-		  "reader copies the space's mode (words %s)",
-		  want ? "set" : "NULL");
-	tu_is_ptr(rf->hot.words, NULL, "fallback reader: no fast path");
+	tu_is_ptr(r->hot.words, want ? &r->slot->w : &r->lib,
+		  "reader copies the space's mode (words on the %s)",
+		  want ? "slot" : "library word");
+	tu_is_ptr(rf->hot.words, &rf->lib, "fallback reader: no fast path");
+	is_u64(rf->lib.seq, GMEM__SEQ_LIB, "  its word holds GMEM__SEQ_LIB");
 	tu_is_ptr(r->hot.pub, &s->pub, "hot: the space's publication words");
 	tu_is_ptr((void *)&r->hot, (void *)r, "hot fields lead the reader");
 	ok(((uintptr_t)r & (GMEM_CACHE_LINE - 1)) == 0,
 	   "the reader (and so its hot fields) is cache-line aligned");
 	is_int(gmem__reader_enter_fast(&rf->hot, &m), GMEM__READER_SLOW,
 	       "fallback: the fast path declines");
-	is_int(rf->hot.depth, 0, "  and changes nothing");
+	is_u64(slot_word(rf), 0, "  and changes nothing");
 	is_int(gmem_reader_enter(rf, &m), 0, "fallback: enter");
 	tu_is_ptr(m, maps[0], "fallback: snapshot");
 	is_u64(slot_word(rf), 1, "fallback: slot word 2*0+1 inside");
@@ -213,7 +216,7 @@ static void test_modes(void)
 	if (gmem_space_new_fixed(&fx, maps[1]) != 0)
 		tap_bail("gmem_space_new_fixed");
 	rx = new_reader(fx);
-	tu_is_ptr(rx->hot.words, NULL, "fixed space: no fast path");
+	tu_is_ptr(rx->hot.words, &rx->lib, "fixed space: no fast path");
 	is_int(gmem__reader_enter_fast(&rx->hot, &m), GMEM__READER_SLOW,
 	       "fixed space: the fast path declines");
 	is_int(gmem_reader_enter(rx, &m), 0, "fixed space: enter");
@@ -230,19 +233,19 @@ static void test_modes(void)
 static void test_fast_path(void)
 {
 	struct gmem__slot_words w = { 6, 0 };
+	struct gmem__slot_words lib = { GMEM__SEQ_LIB, 0 };
 	struct gmem__pub p = { maps[2], 41 };
-	struct gmem__reader_hot h = { .seq = 6, .words = &w, .pub = &p };
+	struct gmem__reader_hot h = { .words = &w, .pub = &p };
 	const gmem_map *m = NULL;
 
 	diag("inline fast path on a bare struct gmem__reader_hot");
 	is_int(gmem__reader_exit_fast(&h), GMEM__READER_SLOW,
 	       "exit outside a section: slow (the general path says -EINVAL)");
+	is_u64(w.seq, 6, "  and the slot is untouched");
 	is_int(gmem__reader_enter_fast(&h, &m), 0, "enter: handled");
 	tu_is_ptr(m, maps[2], "enter: *map is current");
 	tu_is_ptr(h.map, maps[2], "enter: the section's map recorded");
-	is_int(h.depth, 1, "enter: depth 1");
 	is_u64(w.seq, 2 * 41 + 1, "enter: slot word 2 * epoch + 1");
-	is_u64(h.seq, 2 * 41 + 1, "enter: the reader's copy too");
 	is_u64(w.owner, gmem__thread_ptr(),
 	       "enter: owner is the thread pointer");
 	/* A publication meanwhile changes nothing for this section. */
@@ -250,27 +253,95 @@ static void test_fast_path(void)
 	p.epoch = 42;
 	m = NULL;
 	is_int(gmem__reader_enter_fast(&h, &m), GMEM__READER_SLOW,
-	       "nested enter: slow");
-	ok(m == NULL && h.depth == 1, "  and changes nothing");
-	h.depth = 2;
+	       "nested enter (odd slot word): slow");
+	ok(m == NULL && w.seq == 2 * 41 + 1 && h.map == maps[2],
+	   "  and changes nothing");
+	h.words = &lib; /* what the library does for a nested section */
 	is_int(gmem__reader_exit_fast(&h), GMEM__READER_SLOW,
-	       "inner exit (depth 2): slow");
-	h.depth = 1;
+	       "inner exit (on the library word): slow");
+	is_u64(lib.seq, GMEM__SEQ_LIB, "  and the library word is untouched");
+	h.words = &w;
 	is_int(gmem__reader_exit_fast(&h), 0, "exit: handled");
 	is_u64(w.seq, 2 * 41 + 2, "exit: slot word even, one past");
-	is_int(h.depth, 0, "exit: depth 0");
 	is_int(gmem__reader_enter_fast(&h, &m), 0, "enter after a publication");
 	tu_is_ptr(m, maps[3], "  sees the new map");
 	is_u64(w.seq, 2 * 42 + 1, "  and the new epoch");
 	is_int(gmem__reader_exit_fast(&h), 0, "exit");
-	h.words = NULL;
+	h.words = &lib;
+	m = NULL;
 	is_int(gmem__reader_enter_fast(&h, &m), GMEM__READER_SLOW,
-	       "words == NULL: slow");
-	is_int(h.depth, 0, "  and nothing changed");
-	h.depth = 1;
+	       "library word: enter slow");
+	ok(m == NULL && lib.seq == GMEM__SEQ_LIB && w.seq == 2 * 42 + 2,
+	   "  and nothing changed");
 	is_int(gmem__reader_exit_fast(&h), GMEM__READER_SLOW,
-	       "words == NULL, depth 1: exit slow too");
-	is_u64(w.seq, 2 * 42 + 2, "  and the slot is untouched");
+	       "library word: exit slow too");
+	is_u64(lib.seq, GMEM__SEQ_LIB, "  and nothing changed");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Nested sections: where the reader's words point, depth, ref, free        */
+/* ------------------------------------------------------------------------ */
+
+static void test_nesting(bool fallback)
+{
+	const char *mn = mode_name(fallback);
+	gmem_space *s = new_space(fallback, maps[0], 0);
+	gmem_reader *r = new_reader(s);
+	struct gmem__slot_words *own = fallback ? &r->lib : &r->slot->w;
+	const gmem_map *m = NULL, *m2 = NULL;
+	gmem_map *ref = NULL;
+	uint64_t v;
+	int i, bad = 0;
+
+	diag("%s: nested sections", mn);
+	tu_is_ptr(r->hot.words, own, "%s: outside, words on the %s", mn,
+		  fallback ? "library word" : "slot");
+	is_int(gmem_reader_ref(r, &ref), -EINVAL, "%s: ref outside: -EINVAL",
+	       mn);
+	is_int(gmem_reader_exit(r), -EINVAL, "%s: exit outside: -EINVAL", mn);
+	is_int(gmem_reader_enter(r, &m), 0, "%s: enter", mn);
+	v = slot_word(r);
+	ok(v & 1, "%s: slot word odd inside", mn);
+	tu_is_ptr(r->hot.words, own, "%s: depth 1, words unchanged", mn);
+	is_int(gmem_reader_free(r), -EBUSY, "%s: free inside: -EBUSY", mn);
+	is_int(gmem_space_replace(s, maps[1], GMEM_PUBLISH_DEFER), 0,
+	       "%s: publish maps[1] meanwhile", mn);
+	is_int(gmem_reader_enter(r, &m2), 0, "%s: nested enter", mn);
+	tu_is_ptr(m2, m, "%s: nested enter sees the outer snapshot", mn);
+	tu_is_ptr(r->hot.words, &r->lib, "%s: depth 2, words on the library",
+		  mn);
+	is_int(r->depth, 2, "%s: depth 2 counted", mn);
+	is_u64(slot_word(r), v, "%s: slot word unchanged by nesting", mn);
+	is_int(gmem_reader_ref(r, &ref), 0, "%s: ref at depth 2", mn);
+	tu_is_ptr(ref, m, "%s:   the outer snapshot", mn);
+	gmem_map_free(ref);
+	for (i = 2; i < (int)GMEM_READER_MAX_DEPTH; i++)
+		bad += gmem_reader_enter(r, &m2) != 0 || m2 != m;
+	is_int(bad, 0, "%s: nest up to GMEM_READER_MAX_DEPTH", mn);
+	is_int(gmem_reader_enter(r, &m2), -EOVERFLOW,
+	       "%s: one more: -EOVERFLOW", mn);
+	is_int(r->depth, (int)GMEM_READER_MAX_DEPTH, "%s:   depth unchanged",
+	       mn);
+	for (i = (int)GMEM_READER_MAX_DEPTH; i > 2; i--)
+		bad += gmem_reader_exit(r) != 0;
+	is_int(bad, 0, "%s: inner exits back to depth 2", mn);
+	is_int(gmem_reader_exit(r), 0, "%s: exit to depth 1", mn);
+	tu_is_ptr(r->hot.words, own, "%s: depth 1, words back on the %s", mn,
+		  fallback ? "library word" : "slot");
+	is_u64(slot_word(r), v, "%s: slot word still odd", mn);
+	is_int(gmem_reader_ref(r, &ref), 0, "%s: ref at depth 1", mn);
+	tu_is_ptr(ref, m, "%s:   the outer snapshot", mn);
+	gmem_map_free(ref);
+	is_int(pending_of(s), 1, "%s: the outer section holds maps[0]", mn);
+	is_int(gmem_reader_exit(r), 0, "%s: outermost exit", mn);
+	is_u64(slot_word(r), v + 1, "%s: slot word even, one past", mn);
+	is_int(pending_of(s), 0, "%s: maps[0] reclaimed", mn);
+	is_int(gmem_reader_exit(r), -EINVAL, "%s: exit again: -EINVAL", mn);
+	is_int(gmem_reader_enter(r, &m), 0, "%s: enter again", mn);
+	tu_is_ptr(m, maps[1], "%s:   sees maps[1]", mn);
+	is_int(gmem_reader_exit(r), 0, "%s: exit", mn);
+	is_int(gmem_reader_free(r), 0, "%s: free outside", mn);
+	gmem_space_free(s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -697,6 +768,7 @@ int main(void)
 			     "no membarrier): its cases run in fallback only");
 			continue;
 		}
+		test_nesting(fallback);
 		test_owner(fallback);
 		test_deferred(fallback);
 		test_exact(fallback);

@@ -277,7 +277,7 @@ static void reset(void)
 
 int main(void)
 {
-	static const size_t even[] = { 1, 2, 3, 8, 64, 1024 };
+	static const size_t even[] = { 1, 2, 3, 4, 5, 8, 64, 1024 };
 	size_t i, k;
 
 	arena = malloc(ARENA_SIZE);
@@ -315,6 +315,19 @@ int main(void)
 	add(&L, 0, 64);
 	add(&L, UINT64_MAX - 63, 64);
 	run(&L, "both ends");
+
+	/* Small maps (GMEM__SMALL_MAP: every key compared) reaching the top
+	 * of the address space, where UINT64_MAX is also a padding key. */
+	for (k = 2; k <= 4; k++) {
+		char name[64];
+
+		reset();
+		for (i = 0; i + 1 < k; i++)
+			add(&L, i * 0x1000, 0x800);
+		add(&L, UINT64_MAX - 0x7ff, 0x800);
+		snprintf(name, sizeof(name), "small R=%zu to the top", k);
+		run(&L, name);
+	}
 
 	/* Adjacent runs (no holes) of odd sizes: straddling accesses go to
 	 * the library, which must agree with the inline path's refusal. */
