@@ -41,7 +41,7 @@ static uint64_t take_flags(const struct gmem__dirty *d, uint64_t i, unsigned n,
 		/* Eight clean pages in one load: the common case of a sparse
 		 * log.  (Mixed-size access to the flags: coherent on every
 		 * target, but TSan takes byte-by-byte.) */
-		if ((i + k) % 8 == 0 && n - k >= 8) {
+		if ((uintptr_t)p % 8 == 0 && n - k >= 8) {
 			uint64_t v8 = __atomic_load_n((uint64_t *)(void *)p,
 						      __ATOMIC_RELAXED);
 
@@ -63,6 +63,25 @@ static uint64_t take_flags(const struct gmem__dirty *d, uint64_t i, unsigned n,
 	return bits;
 }
 
+/* The flags' base (GMEM__SLOT_BASE) must have no bits below it, and must
+ * not be 0, which means "no log". */
+#define SLOT_BASE_ALIGN ((size_t)(~GMEM__SLOT_BASE + 1))
+
+/*
+ * Where in storage (2 * SLOT_BASE_ALIGN bytes longer than the flags) the
+ * flags go: flags - first_frame, computed modulo 2^64 as the write paths
+ * do, must be a non-zero multiple of SLOT_BASE_ALIGN.
+ */
+static uint8_t *flags_placed(uint8_t *storage, uint64_t first_frame)
+{
+	uintptr_t at = (uintptr_t)storage;
+	uintptr_t skew = ((uintptr_t)first_frame - at) & (SLOT_BASE_ALIGN - 1);
+
+	if (at + skew - (uintptr_t)first_frame == 0)
+		skew += SLOT_BASE_ALIGN;
+	return storage + skew;
+}
+
 GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 				  uint64_t last, uint64_t page_size)
 {
@@ -82,9 +101,9 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 	nwords = nbits / 64 + (nbits % 64 != 0);
 	/* One flag byte per page, padded to whole 64-page groups (one
 	 * harvest word each). */
-	if (nwords > (SIZE_MAX - sizeof(*d)) / 64)
+	if (nwords > (SIZE_MAX - sizeof(*d) - 2 * SLOT_BASE_ALIGN) / 64)
 		return -ENOMEM;
-	bytes = sizeof(*d) + (size_t)nwords * 64;
+	bytes = sizeof(*d) + 2 * SLOT_BASE_ALIGN + (size_t)nwords * 64;
 	/* mmap, not malloc: the zero pages come lazily (a 1 TiB guest's
 	 * log costs nothing until written), and an absurd size fails with
 	 * ENOMEM from the kernel instead of tripping an allocator abort. */
@@ -96,11 +115,15 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 	d->bytes = bytes;
 	d->hot.shift = shift;
 	d->hot.first_frame = gpa >> shift;
-	d->hot.flags = (uint8_t *)d->storage;
+	d->hot.flags = flags_placed((uint8_t *)d->storage, gpa >> shift);
 	d->nbits = nbits;
 	d->nwords = (size_t)nwords;
 	/* The flags are zero-filled by mmap, which is their initial value. */
 	d->hot.skip_if_set = gmem__membarrier_usable();
+	d->slot_bits = ((uintptr_t)d->hot.flags - (uintptr_t)d->hot.first_frame) |
+		       shift;
+	if (!d->hot.skip_if_set || shift < 3)
+		d->slot_bits |= GMEM__SLOT_STORE;
 	*out = d;
 	return 0;
 }
@@ -226,9 +249,9 @@ static int map_dirty(const struct gmem_map *m, uint64_t gpa, uint64_t len,
 	start = first_ending_at_or_after(m, gpa);
 	/* Refuse mismatched page sizes before clearing anything. */
 	for (i = start; i < m->hot.count && m->hot.slots[i].start <= last; i++) {
-		const struct gmem__dirty *d = gmem__slot_dirty(&m->hot.slots[i]);
+		const struct gmem_dirty *d = m->regions[i]->dirty;
 
-		if (d && d->shift != shift)
+		if (d && d->hot.shift != shift)
 			return -EINVAL;
 	}
 	if (bitmap)
@@ -236,11 +259,12 @@ static int map_dirty(const struct gmem_map *m, uint64_t gpa, uint64_t len,
 		       (size_t)(nbits / 64 + (nbits % 64 != 0)) * sizeof(*bitmap));
 	for (i = start; i < m->hot.count && m->hot.slots[i].start <= last; i++) {
 		const struct gmem_slot *s = &m->hot.slots[i];
-		const struct gmem__dirty *d = gmem__slot_dirty(s);
+		const struct gmem__dirty *d;
 		uint64_t f, l;
 
-		if (!d)
+		if (!m->regions[i]->dirty)
 			continue;
+		d = &m->regions[i]->dirty->hot;
 		f = (s->start > gpa ? s->start : gpa) >> shift;
 		l = (s->last < last ? s->last : last) >> shift;
 		region_frames(d, f, l, first_frame,

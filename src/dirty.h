@@ -23,14 +23,24 @@
 
 #include "internal.h"
 
-/* The write paths (gmem.h's gmem__dirty_mark(), inlined into callers too)
- * see only hot; the flags follow the header in the same mapping. */
+/* What the harvest side reads of a log. */
+struct gmem__dirty {
+	uint64_t first_frame; /* region start >> shift */
+	uint8_t *flags;	      /* flags[i]: frame first_frame + i; __atomic */
+	uint32_t shift;	      /* log2 of the dirty page size */
+	uint32_t skip_if_set; /* writers may skip set flags: we membarrier */
+};
+
+/* The write paths (gmem.h's gmem__slot_mark(), inlined into callers too)
+ * see only slot_bits, copied into the slots of every map holding the
+ * region; the flags follow the header in the same mapping. */
 struct gmem_dirty {
 	struct gmem__dirty hot;
-	size_t bytes;  /* size of this mapping */
-	uint64_t nbits; /* pages, and bits of a whole-region harvest */
-	size_t nwords; /* 64-bit words of a whole-region harvest */
-	uint64_t storage[]; /* hot.flags points here; 8-aligned, padded */
+	uintptr_t slot_bits; /* GMEM__SLOT_BASE | GMEM__SLOT_STORE | shift */
+	size_t bytes;	     /* size of this mapping */
+	uint64_t nbits;	     /* pages, and bits of a whole-region harvest */
+	size_t nwords;	     /* 64-bit words of a whole-region harvest */
+	uint64_t storage[];  /* hot.flags points into it; padded */
 };
 
 GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,

@@ -97,7 +97,7 @@ static void slot_set(struct gmem_map *m, size_t i, gmem_region *r)
 	s->start = r->gpa;
 	s->last = r->last;
 	s->host = r->host;
-	s->dirty_ro = r->dirty ? (uintptr_t)&r->dirty->hot : 0;
+	s->dirty_ro = r->dirty ? r->dirty->slot_bits : 0;
 	if (r->flags & GMEM_REGION_READONLY)
 		s->dirty_ro |= GMEM__SLOT_RO;
 	m->regions[i] = gmem_region_ref(r);
