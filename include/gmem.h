@@ -1337,8 +1337,11 @@ typedef struct gmem_reader gmem_reader;
  * @enter: begin a read section: store a snapshot in *@map that stays valid,
  *         with a reference count of at least one, until @exit is called with
  *         the same @token.  May store per-section state in *@token.  Return
- *         0 or a negative errno, which gmem_reader_enter() passes on.
- *         Called once per outermost section of each reader.
+ *         0 or a negative errno, which gmem_reader_enter() passes on; a
+ *         positive return is taken as -EINVAL, and so is success with a
+ *         NULL *@map (after calling @exit with that NULL map).  Called once
+ *         per outermost section of each reader, and by
+ *         gmem_space_current().
  * @exit: end the section begun by @enter.
  * @destroy: called once when the space's last reference goes; may be NULL.
  *
@@ -1540,8 +1543,9 @@ typedef int (*gmem_update_fn)(const gmem_map *current, gmem_map **next,
  * @opaque: passed to @fn.
  * @flags: GMEM_PUBLISH_WAIT or GMEM_PUBLISH_DEFER.
  *
- * Return: 0; -EINVAL for NULL arguments or unknown @flags; -EOPNOTSUPP if
- * @space is not an atomic space; -EDEADLK with GMEM_PUBLISH_WAIT when the
+ * Return: 0; -EINVAL for NULL arguments or unknown @flags (checked before
+ * the kind of space); -EOPNOTSUPP if @space is not an atomic space;
+ * -EDEADLK with GMEM_PUBLISH_WAIT when the
  * calling thread is inside a read section of @space (it would wait for
  * itself), checked before anything changes; -EBUSY with GMEM_PUBLISH_DEFER
  * when the retired list is full even after reclaiming (nothing published);
