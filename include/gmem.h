@@ -2101,7 +2101,7 @@ static inline int gmem__inline_write(const gmem_map *map, uint64_t gpa,
 	GMEM__INLINE int gmem__outline_read_##name(const gmem_map *map,        \
 						   uint64_t gpa, type *out)    \
 	{                                                                      \
-		type t = 0;                                                    \
+		type t; /* set when rc == 0; no store on the fast path */      \
 		int rc = (gmem_read_##name)(map, gpa, out ? &t : (type *)0);   \
                                                                                \
 		if (rc == 0 && out)                                            \
@@ -2127,7 +2127,7 @@ static inline int gmem__inline_write(const gmem_map *map, uint64_t gpa,
                                                                                \
 		if (__builtin_expect(                                          \
 			    map && out &&                                      \
-				    ((unsigned)gpa & (sizeof(type) - 1)) ==    \
+				    ((unsigned)gpa & (unsigned)(sizeof(type) - 1)) ==    \
 					    0 &&                               \
 				    gmem__fast_host(map, gpa, sizeof(type), 0, \
 						    &h, &s),                   \
@@ -2147,7 +2147,7 @@ static inline int gmem__inline_write(const gmem_map *map, uint64_t gpa,
                                                                                \
 		if (__builtin_expect(                                          \
 			    map &&                                             \
-				    ((unsigned)gpa & (sizeof(type) - 1)) ==    \
+				    ((unsigned)gpa & (unsigned)(sizeof(type) - 1)) ==    \
 					    0 &&                               \
 				    gmem__fast_host(map, gpa, sizeof(type), 1, \
 						    &h, &s),                   \
@@ -2201,7 +2201,7 @@ GMEM__DEFINE_TYPED(be64, uint64_t, 64, GMEM__BE)
 GMEM__INLINE int gmem__inline_reader_enter(gmem_reader *reader,
 					   const gmem_map **map)
 {
-	const gmem_map *t = 0;
+	const gmem_map *t; /* set when rc == 0; no store on the fast path */
 	int rc;
 
 	if (__builtin_expect(reader && map &&
