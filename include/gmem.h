@@ -1392,14 +1392,20 @@ GMEM_EXPORT GMEM_WARN_UNUSED int gmem_space_new_shared(gmem_space **out,
  * @max_retired: cap on replaced maps still waiting for readers to leave
  *               (GMEM_PUBLISH_DEFER); 0 means GMEM_SPACE_DEFAULT_MAX_RETIRED.
  *
- * Memory bound: besides the current map, at most @max_retired maps retired
- * by GMEM_PUBLISH_DEFER (and the regions only they hold) stay allocated,
- * plus one per GMEM_PUBLISH_WAIT publication still waiting; a deferred
- * publication that would exceed the cap fails with -EBUSY instead.
+ * Memory bound: besides the current map, at most @max_retired maps stay
+ * allocated: those retired by GMEM_PUBLISH_DEFER (with the regions only
+ * they hold) and dropped ones whose memory the space keeps to build later
+ * maps of gmem_space_insert()/gmem_space_remove() in (holding no region
+ * references); plus one per GMEM_PUBLISH_WAIT publication still waiting.
+ * A deferred publication that would exceed the cap fails with -EBUSY
+ * instead.  Reused memory is written only where the new map differs, so
+ * a space switching between a few maps leaves the readers' cached copies
+ * of the unchanged parts valid.
+ *
  * Writers hold the space's update lock only to derive and swap a map, never
  * while waiting for readers, so a reader can always reach its exit.
  *
- * Read sections cost two plain stores and a load: when membarrier(2)
+ * Read sections cost a few plain loads and stores: when membarrier(2)
  * (MEMBARRIER_CMD_PRIVATE_EXPEDITED) is available at creation, writers use
  * it to order the readers' stores (one call covers every map retired
  * before it).  Otherwise, and in ThreadSanitizer builds, sections use

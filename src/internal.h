@@ -175,6 +175,22 @@ static inline uint64_t gmem__frag_next(struct gmem_frag *f, uint8_t **host)
 	return n;
 }
 
+/*
+ * For the atomic space's writer (space_atomic.c), which builds new maps in
+ * the memory of dead retired ones.  gmem__map_recycle() drops the
+ * caller's reference to map (one that no reader can reach any more): if
+ * it was the last, it drops the map's region references and returns its
+ * memory (free() it or pass it as a spare), else NULL.  The builders are
+ * gmem_map_insert() and gmem_map_remove() with a spare in *spare (may be
+ * NULL): when it is big enough they build in it and set *spare to NULL.
+ */
+GMEM_INTERNAL gmem_map *gmem__map_recycle(gmem_map *map);
+GMEM_INTERNAL int gmem__map_insert(gmem_map **out, const gmem_map *map,
+				   gmem_region *region, gmem_map **spare);
+GMEM_INTERNAL int gmem__map_remove(gmem_map **out, const gmem_map *map,
+				   uint64_t gpa, uint64_t len,
+				   gmem_region **removed, gmem_map **spare);
+
 /* Host page size, read once per call site that needs it. */
 GMEM_INTERNAL uint64_t gmem__host_page_size(void);
 

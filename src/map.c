@@ -39,42 +39,136 @@ static struct geo geometry(uint64_t first, uint64_t last, size_t n)
 	return g;
 }
 
+/* Bytes of a map of n regions with pad padding entries and nbuckets
+ * buckets (also what a recycled map's memory holds at least). */
+static size_t map_bytes(size_t n, size_t pad, size_t nbuckets)
+{
+	size_t bytes = GMEM__MAP_SLOTS +
+		       (n + pad) * (sizeof(struct gmem_slot) + sizeof(uint64_t)) +
+		       n * sizeof(gmem_region *) + nbuckets * sizeof(uint32_t);
+
+	return (bytes + 63) & ~(size_t)63;
+}
+
+/*
+ * Writes into a map under construction.  A map built in recycled memory
+ * (*spare, see gmem__map_recycle()) holds an older map of the same space,
+ * usually nearly the same one: only the words that differ are stored, so
+ * every unchanged cache line stays valid in the readers' caches (and the
+ * writer needs no ownership of it).  diff is false for fresh memory,
+ * which must not be read.
+ */
+#define SET(diff, lv, v)                                \
+	do {                                            \
+		__typeof__(lv) set_v_ = (v);            \
+		if (!(diff) || (lv) != set_v_)          \
+			(lv) = set_v_;                  \
+	} while (0)
+
+/* How a map is being built. */
+struct build {
+	bool diff;  /* in recycled memory: store only what differs */
+	bool moved; /* a key, the count or the geometry differs from the
+		     * map that memory held (diff only) */
+};
+
+static bool same_bytes(const unsigned char *a, const unsigned char *b,
+		       size_t n)
+{
+	uint64_t acc = 0, x, y;
+	size_t i;
+
+	if (n == 64) {
+		/* A whole line: branch-free, vectorized. */
+		for (i = 0; i < 64; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			acc |= x ^ y;
+		}
+		return acc == 0;
+	}
+	for (i = 0; i < n; i++)
+		acc |= (uint64_t)(a[i] ^ b[i]);
+	return acc == 0;
+}
+
+/* Returns whether anything was stored. */
+static bool put(void *dst, const void *src, size_t bytes, bool diff)
+{
+	unsigned char *d = dst;
+	const unsigned char *sp = src;
+	bool stored = false;
+
+	if (!diff) {
+		memcpy(d, sp, bytes);
+		return true;
+	}
+	/* Line by line of the destination: a line is written whole or not
+	 * at all. */
+	while (bytes) {
+		size_t n = 64 - ((uintptr_t)d & 63);
+
+		if (n > bytes)
+			n = bytes;
+		if (!same_bytes(d, sp, n)) {
+			memcpy(d, sp, n);
+			stored = true;
+		}
+		d += n;
+		sp += n;
+		bytes -= n;
+	}
+	return stored;
+}
+
 /*
  * Allocate a map for n regions with room for pad padding keys and slots
- * (struct gmem__map_hot).  n <= GMEM_MAP_LIMIT_MAX_REGIONS (2^24),
- * nbuckets <= 2n and pad <= 4n + 4, so no size below can overflow.
+ * (struct gmem__map_hot), in *spare's memory if it is large enough (then
+ * *spare becomes NULL and b->diff true).  n <= GMEM_MAP_LIMIT_MAX_REGIONS
+ * (2^24), nbuckets <= 2n and pad <= 4n + 4, so no size below can
+ * overflow.
  */
 static struct gmem_map *map_alloc(size_t n, size_t max_regions,
-				  struct geo g, size_t pad)
+				  struct geo g, size_t pad,
+				  struct gmem_map **spare, struct build *b)
 {
-	size_t slots_b, starts_b, regions_b, bytes;
-	struct gmem_map *m;
+	size_t slots_b = (n + pad) * sizeof(struct gmem_slot);
+	size_t starts_b = (n + pad) * sizeof(uint64_t);
+	size_t regions_b = n * sizeof(gmem_region *);
+	size_t bytes = map_bytes(n, pad, g.nbuckets);
+	struct gmem_map *m = spare ? *spare : NULL;
+	bool d = false;
 	char *p;
 
-	slots_b = (n + pad) * sizeof(struct gmem_slot);
-	starts_b = (n + pad) * sizeof(uint64_t);
-	regions_b = n * sizeof(gmem_region *);
-	bytes = GMEM__MAP_SLOTS + slots_b + starts_b + regions_b +
-		(size_t)g.nbuckets * sizeof(uint32_t);
-	bytes = (bytes + 63) & ~(size_t)63;
-	/* No zeroing: every field is written before the map is used. */
-	m = aligned_alloc(64, bytes);
-	if (!m)
-		return NULL;
-	atomic_init(&m->refs, 1);
-	m->max_regions = max_regions;
-	m->pad = pad;
-	m->hot.count = n;
+	b->moved = false;
+	if (m && map_bytes(m->hot.count, m->pad, m->hot.nbuckets) >= bytes) {
+		*spare = NULL;
+		d = true;
+		b->moved = m->hot.count != n || m->pad != pad ||
+			   m->hot.shift != g.shift ||
+			   m->hot.nbuckets != g.nbuckets;
+		/* gmem__map_recycle() left refs at 1. */
+	} else {
+		/* No zeroing: every field is written before the map is
+		 * used. */
+		m = aligned_alloc(64, bytes);
+		if (!m)
+			return NULL;
+		atomic_init(&m->refs, 1);
+	}
+	b->diff = d;
+	SET(d, m->max_regions, max_regions);
+	SET(d, m->pad, pad);
+	SET(d, m->hot.count, n);
 	p = (char *)m + GMEM__MAP_SLOTS;
-	m->hot.slots = (struct gmem_slot *)(void *)p;
-	m->hot.starts = (uint64_t *)(void *)(p += slots_b);
-	m->regions = (gmem_region **)(void *)(p += starts_b);
-	m->hot.bucket = (uint32_t *)(void *)(p + regions_b);
-	m->hot.shift = g.shift;
-	m->hot.nbuckets = g.nbuckets;
-	m->hot.step = 0;
-	m->hot.reserved = 0;
-	m->hot.base = 0;
+	SET(d, m->hot.slots, (const struct gmem_slot *)(void *)p);
+	SET(d, m->hot.starts, (const uint64_t *)(void *)(p += slots_b));
+	SET(d, m->regions, (gmem_region **)(void *)(p += starts_b));
+	SET(d, m->hot.bucket, (const uint32_t *)(void *)(p + regions_b));
+	SET(d, m->hot.shift, g.shift);
+	SET(d, m->hot.nbuckets, g.nbuckets);
+	/* step and base: set by map_finish() and index_build(). */
+	SET(d, m->hot.reserved, 0);
 	return m;
 }
 
@@ -89,18 +183,24 @@ static uint64_t *starts_w(struct gmem_map *m)
 	return (uint64_t *)(uintptr_t)m->hot.starts;
 }
 
-static void slot_set(struct gmem_map *m, size_t i, gmem_region *r)
+static void slot_set(struct gmem_map *m, size_t i, gmem_region *r,
+		     struct build *b)
 {
-	struct gmem_slot *s = &slots_w(m)[i];
+	struct gmem_slot sl = {
+		.start = r->gpa,
+		.last = r->last,
+		.host = r->host,
+		.dirty_ro = r->dirty ? r->dirty->slot_bits : 0,
+	};
 
-	starts_w(m)[i] = r->gpa;
-	s->start = r->gpa;
-	s->last = r->last;
-	s->host = r->host;
-	s->dirty_ro = r->dirty ? r->dirty->slot_bits : 0;
 	if (r->flags & GMEM_REGION_READONLY)
-		s->dirty_ro |= GMEM__SLOT_RO;
-	m->regions[i] = gmem_region_ref(r);
+		sl.dirty_ro |= GMEM__SLOT_RO;
+	if (!b->diff || starts_w(m)[i] != r->gpa) {
+		starts_w(m)[i] = r->gpa;
+		b->moved = true;
+	}
+	put(&slots_w(m)[i], &sl, sizeof(sl), b->diff);
+	SET(b->diff, m->regions[i], gmem_region_ref(r));
 }
 
 /*
@@ -108,15 +208,15 @@ static void slot_set(struct gmem_map *m, size_t i, gmem_region *r)
  * below the bucket's first address.  Returns the window, the most keys a
  * lookup may have to step over.
  */
-static uint32_t index_build(struct gmem_map *m)
+static uint32_t index_build(struct gmem_map *m, bool diff)
 {
 	uint32_t *bucket = (uint32_t *)(uintptr_t)m->hot.bucket;
 	const uint64_t *k = m->hot.starts;
 	size_t n = m->hot.count, j = 0, prev = 0, window = 0;
 	uint64_t b;
 
-	m->hot.base = n ? k[0] : 0;
-	bucket[0] = 0;
+	SET(diff, m->hot.base, n ? k[0] : 0);
+	SET(diff, bucket[0], 0);
 	if (n < 2)
 		return 0;
 	for (b = 0; b < m->hot.nbuckets; b++) {
@@ -127,7 +227,7 @@ static uint32_t index_build(struct gmem_map *m)
 		if (j - prev > window)
 			window = j - prev;
 		prev = j;
-		bucket[b] = (uint32_t)j;
+		SET(diff, bucket[b], (uint32_t)j);
 	}
 	/* Addresses past the last bucket's start search up to the last key. */
 	if (n - 1 - prev > window)
@@ -142,12 +242,22 @@ static uint32_t index_build(struct gmem_map *m)
  * very uneven layout causes, costs a second allocation and copy here.
  * On -ENOMEM *mp is freed (dropping its region references).
  */
-static int map_finish(struct gmem_map **mp)
+static int map_finish(struct gmem_map **mp, struct build *b)
 {
+	static const struct gmem_slot none = { .start = 1, .last = 0 };
 	struct gmem_map *m = *mp, *big;
-	uint32_t window = index_build(m);
-	uint32_t step = window ? 1u << (31 - __builtin_clz(window)) : 0;
-	size_t need = step ? 2 * (size_t)step : 1, i, n = m->hot.count;
+	uint32_t window, step;
+	size_t need, i, n = m->hot.count;
+	bool diff = b->diff;
+
+	/* Same keys, count and geometry as the finished map this memory
+	 * held: its bucket table, step and padding are what we would
+	 * compute. */
+	if (diff && !b->moved)
+		return 0;
+	window = index_build(m, diff);
+	step = window ? 1u << (31 - __builtin_clz(window)) : 0;
+	need = step ? 2 * (size_t)step : 1;
 
 	/* A search reaches up to 2 * step - 1 keys past its bucket's; a
 	 * small map's lookup reads keys 1 to GMEM__SMALL_MAP - 1. */
@@ -156,7 +266,7 @@ static int map_finish(struct gmem_map **mp)
 	if (need > m->pad) {
 		big = map_alloc(n, m->max_regions,
 				(struct geo){ m->hot.shift, m->hot.nbuckets },
-				need);
+				need, NULL, b);
 		if (!big) {
 			gmem_map_free(m);
 			return -ENOMEM;
@@ -169,14 +279,15 @@ static int map_finish(struct gmem_map **mp)
 		big->hot.base = m->hot.base;
 		free(m); /* the region references moved to big */
 		*mp = m = big;
+		diff = false;
 	}
-	m->hot.step = step;
+	SET(diff, m->hot.step, step);
 	for (i = n; i < n + m->pad; i++) {
 		/* Keys no address is below (but UINT64_MAX itself: lookups
 		 * that land here fall back to an exact search), and slots
 		 * that contain no address. */
-		starts_w(m)[i] = UINT64_MAX;
-		slots_w(m)[i] = (struct gmem_slot){ .start = 1, .last = 0 };
+		SET(diff, starts_w(m)[i], UINT64_MAX);
+		put(&slots_w(m)[i], &none, sizeof(none), diff);
 	}
 	return 0;
 }
@@ -203,6 +314,7 @@ GMEM_EXPORT int gmem_map_new(gmem_map **out, gmem_region *const *regions,
 {
 	gmem_region **sorted = NULL;
 	struct gmem_map *m;
+	struct build b;
 	size_t i;
 	int err;
 
@@ -238,15 +350,15 @@ GMEM_EXPORT int gmem_map_new(gmem_map **out, gmem_region *const *regions,
 		      count ? geometry(sorted[0]->gpa, sorted[count - 1]->gpa,
 				       count)
 			    : geometry(0, 0, 0),
-		      GMEM__SMALL_MAP);
+		      GMEM__SMALL_MAP, NULL, &b);
 	if (!m) {
 		free(sorted);
 		return -ENOMEM;
 	}
 	for (i = 0; i < count; i++)
-		slot_set(m, i, sorted[i]);
+		slot_set(m, i, sorted[i], &b);
 	free(sorted);
-	err = map_finish(&m);
+	err = map_finish(&m, &b);
 	if (err)
 		return err;
 	*out = m;
@@ -271,25 +383,30 @@ static size_t lower_bound(const struct gmem_map *m, uint64_t gpa)
 
 /* Copy slots [from, to) of src into dst starting at index at, with refs. */
 static void copy_slots(struct gmem_map *dst, size_t at,
-		       const struct gmem_map *src, size_t from, size_t to)
+		       const struct gmem_map *src, size_t from, size_t to,
+		       struct build *b)
 {
 	size_t n = to - from, i;
 
-	memcpy(&slots_w(dst)[at], &src->hot.slots[from],
-	       n * sizeof(struct gmem_slot));
-	memcpy(&starts_w(dst)[at], &src->hot.starts[from], n * sizeof(uint64_t));
-	memcpy(&dst->regions[at], &src->regions[from], n * sizeof(gmem_region *));
-	for (i = at; i < at + n; i++)
-		atomic_fetch_add_explicit(&dst->regions[i]->refs, 1,
+	put(&slots_w(dst)[at], &src->hot.slots[from],
+	    n * sizeof(struct gmem_slot), b->diff);
+	if (put(&starts_w(dst)[at], &src->hot.starts[from],
+		n * sizeof(uint64_t), b->diff))
+		b->moved = true;
+	put(&dst->regions[at], &src->regions[from], n * sizeof(gmem_region *),
+	    b->diff);
+	for (i = from; i < to; i++)
+		atomic_fetch_add_explicit(&src->regions[i]->refs, 1,
 					  memory_order_relaxed);
 }
 
-GMEM_EXPORT int gmem_map_insert(gmem_map **out, const gmem_map *map,
-				gmem_region *region)
+GMEM_INTERNAL int gmem__map_insert(gmem_map **out, const gmem_map *map,
+				   gmem_region *region, gmem_map **spare)
 {
 	const uint64_t *starts;
 	struct gmem_map *m;
 	size_t pos, n;
+	struct build b;
 	int err;
 
 	if (!out || !map || !region)
@@ -306,27 +423,34 @@ GMEM_EXPORT int gmem_map_insert(gmem_map **out, const gmem_map *map,
 	m = map_alloc(n + 1, map->max_regions,
 		      geometry(pos == 0 ? region->gpa : starts[0],
 			       pos == n ? region->gpa : starts[n - 1], n + 1),
-		      pad_guess(map));
+		      pad_guess(map), spare, &b);
 	if (!m)
 		return -ENOMEM;
-	copy_slots(m, 0, map, 0, pos);
-	slot_set(m, pos, region);
-	copy_slots(m, pos + 1, map, pos, n);
-	err = map_finish(&m);
+	copy_slots(m, 0, map, 0, pos, &b);
+	slot_set(m, pos, region, &b);
+	copy_slots(m, pos + 1, map, pos, n, &b);
+	err = map_finish(&m, &b);
 	if (err)
 		return err;
 	*out = m;
 	return 0;
 }
 
-GMEM_EXPORT int gmem_map_remove(gmem_map **out, const gmem_map *map,
-				uint64_t gpa, uint64_t len,
-				gmem_region **removed)
+GMEM_EXPORT int gmem_map_insert(gmem_map **out, const gmem_map *map,
+				gmem_region *region)
+{
+	return gmem__map_insert(out, map, region, NULL);
+}
+
+GMEM_INTERNAL int gmem__map_remove(gmem_map **out, const gmem_map *map,
+				   uint64_t gpa, uint64_t len,
+				   gmem_region **removed, gmem_map **spare)
 {
 	const uint64_t *starts;
 	struct gmem_map *m;
 	struct geo g;
 	size_t pos, n;
+	struct build b;
 	int err;
 
 	if (!out || !map)
@@ -341,18 +465,26 @@ GMEM_EXPORT int gmem_map_remove(gmem_map **out, const gmem_map *map,
 	else
 		g = geometry(starts[pos == 0 ? 1 : 0],
 			     starts[pos == n - 1 ? n - 2 : n - 1], n - 1);
-	m = map_alloc(n - 1, map->max_regions, g, pad_guess(map));
+	m = map_alloc(n - 1, map->max_regions, g, pad_guess(map), spare,
+		      &b);
 	if (!m)
 		return -ENOMEM;
-	copy_slots(m, 0, map, 0, pos);
-	copy_slots(m, pos, map, pos + 1, n);
-	err = map_finish(&m);
+	copy_slots(m, 0, map, 0, pos, &b);
+	copy_slots(m, pos, map, pos + 1, n, &b);
+	err = map_finish(&m, &b);
 	if (err)
 		return err;
 	if (removed)
 		*removed = gmem_region_ref(map->regions[pos]);
 	*out = m;
 	return 0;
+}
+
+GMEM_EXPORT int gmem_map_remove(gmem_map **out, const gmem_map *map,
+				uint64_t gpa, uint64_t len,
+				gmem_region **removed)
+{
+	return gmem__map_remove(out, map, gpa, len, removed, NULL);
 }
 
 GMEM_EXPORT gmem_map *gmem_map_ref(gmem_map *map)
@@ -373,6 +505,24 @@ GMEM_EXPORT void gmem_map_free(gmem_map *map)
 	for (i = 0; i < map->hot.count; i++)
 		gmem_region_free(map->regions[i]);
 	free(map);
+}
+
+GMEM_INTERNAL gmem_map *gmem__map_recycle(gmem_map *map)
+{
+	size_t i;
+
+	/* Only the caller's reference left: nobody else holds one or can
+	 * take one (the caller makes sure no reader can reach the map).
+	 * Acquire: other holders' accesses, released by their
+	 * gmem_map_free(), come before our reuse.  refs stays 1 for the
+	 * map that will be built in this memory. */
+	if (atomic_load_explicit(&map->refs, memory_order_acquire) != 1) {
+		gmem_map_free(map);
+		return NULL;
+	}
+	for (i = 0; i < map->hot.count; i++)
+		gmem_region_free(map->regions[i]);
+	return map;
 }
 
 GMEM_EXPORT size_t gmem_map_count(const gmem_map *map)

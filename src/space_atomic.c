@@ -15,6 +15,16 @@
  * (membarrier(2), microseconds, and an interrupt on every CPU running one
  * of our threads) is paid once per reclaim, full ring, WAIT publication or
  * synchronize, and covers every map retired before it.
+ *
+ * Recycling.  A retired map's memory, once it is dropped, is kept (as a
+ * spare) to build a later map of this space in: gmem_space_insert() and
+ * gmem_space_remove() then write only the words that differ from the map
+ * that memory last held.  Spaces often switch between the same few maps
+ * (a region mapped and unmapped again), so most cache lines of the new
+ * map stay unchanged: readers keep them cached, and the writer neither
+ * waits to own them nor pays for malloc and free.  Spares sit in the ring
+ * after the retired maps, and retired maps plus spares never exceed
+ * max_retired: the space holds no more map memory than a full ring.
  */
 #include "space.h"
 
@@ -59,10 +69,32 @@ GMEM_INTERNAL void gmem__atomic_destroy(gmem_space *s)
 
 	for (i = 0; i < a->nretired; i++)
 		gmem_map_free(ring_at(a, i)->map);
+	for (; i < a->cap && ring_at(a, i)->map; i++)
+		free(ring_at(a, i)->map); /* spares */
 	free(a->ring);
 	gmem__grace_destroy(&a->grace);
 	pthread_mutex_destroy(&a->write_lock);
 	free(a);
+}
+
+/*
+ * Ring entries from the oldest: nretired retired maps, then the spares
+ * ({memory, 0}), then empty entries ({NULL, 0}).  The spares' count is
+ * found by looking (they are few, and found at most once per call).
+ */
+static size_t spare_count(struct gmem_atomic_state *a)
+{
+	size_t i = a->nretired;
+
+	while (i < a->cap && ring_at(a, i)->map)
+		i++;
+	return i - a->nretired;
+}
+
+/* Most retired maps plus spares. */
+static size_t ring_keep(const struct gmem_atomic_state *a)
+{
+	return a->max_retired < a->cap ? a->max_retired : a->cap;
 }
 
 /* Room for one more retired map; grows (rarely: at most up to max_retired
@@ -74,12 +106,15 @@ static int ring_reserve(struct gmem_atomic_state *a)
 
 	if (a->nretired < a->cap)
 		return 0;
+	/* Full of retired maps: no spare to carry over. */
 	cap = a->cap ? 2 * a->cap : RING_MIN;
 	ring = malloc(cap * sizeof(*ring));
 	if (!ring)
 		return -ENOMEM;
 	for (i = 0; i < a->nretired; i++)
 		ring[i] = *ring_at(a, i);
+	for (; i < cap; i++)
+		ring[i] = (struct gmem_retired){ NULL, 0 };
 	free(a->ring);
 	a->ring = ring;
 	a->cap = cap;
@@ -87,13 +122,82 @@ static int ring_reserve(struct gmem_atomic_state *a)
 	return 0;
 }
 
-/* Drop the oldest retired maps, those numbered up to limit. */
+/* Empty the entry after the retired maps (ring_reserve() made sure there
+ * is one) for the next one: its spare, if any, moves after the other ns - 1
+ * spares, or is freed if the ring would hold more than it keeps. */
+static void spare_make_room(struct gmem_atomic_state *a, size_t ns)
+{
+	struct gmem_retired *e = ring_at(a, a->nretired);
+
+	if (!e->map)
+		return;
+	if (a->nretired + 1 + ns <= ring_keep(a))
+		*ring_at(a, a->nretired + ns) = *e;
+	else
+		free(e->map);
+	*e = (struct gmem_retired){ NULL, 0 };
+}
+
+/*
+ * A spare to build a map of want regions in: the first of the oldest few
+ * that held as many (the likeliest to hold the same map), else the
+ * oldest.  NULL if there is none.
+ */
+static struct gmem_retired *spare_pick(struct gmem_atomic_state *a,
+				       size_t want)
+{
+	size_t i;
+
+	for (i = a->nretired; i < a->nretired + 4 && i < a->cap; i++) {
+		struct gmem_retired *e = ring_at(a, i);
+
+		if (!e->map)
+			break;
+		if (e->map->hot.count == want)
+			return e;
+	}
+	return a->nretired < a->cap ? ring_at(a, a->nretired) : NULL;
+}
+
+/* Remove spare e (its memory was taken): the last spare fills the gap. */
+static void spare_taken(struct gmem_atomic_state *a, struct gmem_retired *e)
+{
+	struct gmem_retired *last =
+		ring_at(a, a->nretired + spare_count(a) - 1);
+
+	*e = *last;
+	*last = (struct gmem_retired){ NULL, 0 };
+}
+
+/* Drop the oldest retired maps, those numbered up to limit, keeping their
+ * memory as spares while there is room. */
 static void drop_upto(struct gmem_atomic_state *a, uint64_t limit)
 {
+	size_t ns = 0;
+	bool counted = false;
+
 	while (a->nretired && a->ring[a->head].epoch <= limit) {
-		gmem_map_free(a->ring[a->head].map);
+		gmem_map *m = a->ring[a->head].map;
+
+		a->ring[a->head] = (struct gmem_retired){ NULL, 0 };
 		a->head = (a->head + 1) & (a->cap - 1);
 		a->nretired--;
+		m = gmem__map_recycle(m);
+		if (!m)
+			continue;
+		if (!counted) {
+			ns = spare_count(a);
+			counted = true;
+		}
+		/* The entry after the spares is empty: the one just
+		 * unhooked, if no other. */
+		if (a->nretired + ns < ring_keep(a)) {
+			*ring_at(a, a->nretired + ns) =
+				(struct gmem_retired){ m, 0 };
+			ns++;
+		} else {
+			free(m);
+		}
 	}
 }
 
@@ -184,6 +288,7 @@ static int publish_locked(gmem_space *s, struct gmem_atomic_state *a,
 
 		if (err)
 			return err;
+		spare_make_room(a, spare_count(a));
 	}
 	/* P, then N (grace.c): a reader that sees epoch j sees next. */
 	old = __atomic_exchange_n(&s->pub.current, next, __ATOMIC_SEQ_CST);
@@ -290,20 +395,38 @@ GMEM_EXPORT int gmem_space_replace(gmem_space *s, gmem_map *map,
 	return gmem_space_update(s, update_replace, map, flags);
 }
 
+/* Callbacks run under the write lock of an atomic space (checked before
+ * they are called), which owns the spares. */
+struct insert_args {
+	gmem_space *s;
+	gmem_region *region;
+};
+
 static int update_insert(const gmem_map *cur, gmem_map **next, void *opaque)
 {
-	return gmem_map_insert(next, cur, opaque);
+	struct insert_args *ia = opaque;
+	struct gmem_atomic_state *a = ia->s->atomic;
+	struct gmem_retired *e = spare_pick(a, cur->hot.count + 1);
+	gmem_map *spare = e ? e->map : NULL;
+	int err = gmem__map_insert(next, cur, ia->region, &spare);
+
+	if (e && e->map && !spare)
+		spare_taken(a, e);
+	return err;
 }
 
 GMEM_EXPORT int gmem_space_insert(gmem_space *s, gmem_region *region,
 				  unsigned flags)
 {
+	struct insert_args ia = { s, region };
+
 	if (!region)
 		return -EINVAL;
-	return gmem_space_update(s, update_insert, region, flags);
+	return gmem_space_update(s, update_insert, &ia, flags);
 }
 
 struct remove_args {
+	gmem_space *s;
 	uint64_t gpa, len;
 	gmem_region *removed;
 };
@@ -311,14 +434,22 @@ struct remove_args {
 static int update_remove(const gmem_map *cur, gmem_map **next, void *opaque)
 {
 	struct remove_args *ra = opaque;
+	struct gmem_atomic_state *a = ra->s->atomic;
+	struct gmem_retired *e =
+		spare_pick(a, cur->hot.count ? cur->hot.count - 1 : 0);
+	gmem_map *spare = e ? e->map : NULL;
+	int err = gmem__map_remove(next, cur, ra->gpa, ra->len, &ra->removed,
+				   &spare);
 
-	return gmem_map_remove(next, cur, ra->gpa, ra->len, &ra->removed);
+	if (e && e->map && !spare)
+		spare_taken(a, e);
+	return err;
 }
 
 GMEM_EXPORT int gmem_space_remove(gmem_space *s, uint64_t gpa, uint64_t len,
 				  gmem_region **removed, unsigned flags)
 {
-	struct remove_args ra = { gpa, len, NULL };
+	struct remove_args ra = { s, gpa, len, NULL };
 	int err = gmem_space_update(s, update_remove, &ra, flags);
 
 	/* The callback may have run and then publication failed: the region

@@ -2,11 +2,12 @@
 /*
  * test_grace.c - grace periods of atomic spaces, white-box (src/grace.c).
  *
- * The space sources (grace.c, space.c, space_atomic.c) are compiled into
- * this program, as the library compiles them, so the test can reach hidden
+ * The space sources (grace.c, space.c, space_atomic.c) and map.c (whose
+ * hidden recycling hooks space_atomic.c calls) are compiled into this
+ * program, as the library compiles them, so the test can reach hidden
  * internals: the fence mode, the test hook that switches a new space to
  * the fallback protocol, slot words, the retired ring and its coverage.
- * Everything else (maps, regions) comes from libgmem as usual; the space
+ * Everything else (regions) comes from libgmem as usual; the space and map
  * functions used here are this program's copies.
  *
  *   modes        membarrier(2) (asymmetric) mode where the kernel has it
@@ -28,12 +29,17 @@
  *                ended; several readers; ring growth and wrap-around.
  *   waiters      a WAIT writer and synchronize wait for the sections begun
  *                before their publication, not for later ones.
+ *   spares       dropped maps' memory stays in the ring after the retired
+ *                maps (never more than max_retired in all) and insert and
+ *                remove build in it; a map someone else still holds is not
+ *                recycled; spares hold no region reference.
  * Every case runs in both modes (the asymmetric one is skipped where the
  * build or kernel cannot use it).  Threads are sequenced with flags.
  */
 #define _GNU_SOURCE
 #define GMEM_BUILDING_LIBRARY 1 /* compile the sources below as libgmem */
 #include "grace.c"
+#include "map.c"
 #include "space.c"
 #include "space_atomic.c"
 
@@ -755,6 +761,161 @@ static void test_chunks(bool fallback)
 	gmem_space_free(s);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Spares: dropped maps' memory reused by insert and remove                  */
+/* ------------------------------------------------------------------------ */
+
+static size_t region_refs(const gmem_region *r)
+{
+	return atomic_load(&((const struct gmem_region *)r)->refs);
+}
+
+/* The ring's layout: retired maps, spares ({memory, 0}), empty entries;
+ * no more than max_retired maps and spares together. */
+static bool ring_ok(struct gmem_atomic_state *a)
+{
+	size_t i, ns = spare_count(a);
+
+	if (a->nretired + ns > a->max_retired || a->nretired + ns > a->cap)
+		return false;
+	for (i = 0; i < a->cap; i++) {
+		struct gmem_retired *e = ring_at(a, i);
+
+		if (i < a->nretired && (!e->map || e->epoch == 0))
+			return false;
+		if (i >= a->nretired && i < a->nretired + ns && e->epoch != 0)
+			return false;
+		if (i >= a->nretired + ns && (e->map || e->epoch))
+			return false;
+	}
+	return true;
+}
+
+static const gmem_map *cur_of_space(gmem_space *s)
+{
+	return __atomic_load_n(&s->pub.current, __ATOMIC_RELAXED);
+}
+
+static bool is_spare(struct gmem_atomic_state *a, const gmem_map *m)
+{
+	size_t i, ns = spare_count(a);
+
+	for (i = a->nretired; i < a->nretired + ns; i++)
+		if (ring_at(a, i)->map == m)
+			return true;
+	return false;
+}
+
+/* Insert or remove region c, reclaiming and retrying while the ring is
+ * full. */
+static int toggle(gmem_space *s, gmem_region *c, bool insert)
+{
+	for (int tries = 0; tries < 4; tries++) {
+		int err = insert ? gmem_space_insert(s, c, GMEM_PUBLISH_DEFER)
+				 : gmem_space_remove(s, gmem_region_start(c),
+						     LEN, NULL,
+						     GMEM_PUBLISH_DEFER);
+
+		if (err != -EBUSY)
+			return err;
+		if (gmem_space_reclaim(s, NULL) != 0)
+			return -EIO;
+	}
+	return -EBUSY;
+}
+
+static void test_spares(bool fallback)
+{
+	const char *mn = mode_name(fallback);
+	gmem_region *rc = mk_region(GPA_B + 0x10000), *rs[2] = { reg_a, reg_b };
+	struct gmem_atomic_state *a;
+	gmem_map *m0, *held, *spares[4];
+	const gmem_map *m;
+	gmem_region *found;
+	gmem_reader *r;
+	gmem_space *s;
+	size_t ns, i;
+	bool all = true, reused = false;
+
+	diag("%s: spares", mn);
+	if (gmem_map_new(&m0, rs, 2, 0) != 0)
+		tap_bail("gmem_map_new");
+	s = new_space(fallback, m0, 3);
+	gmem_map_free(m0); /* the space holds the only reference */
+	a = s->atomic;
+	r = new_reader(s);
+	for (i = 0; i < 12; i++) {
+		all = all && toggle(s, rc, (i & 1) == 0) == 0 && ring_ok(a);
+		is_int(gmem_reader_enter(r, &m), 0, "%s: enter", mn);
+		all = all && gmem_map_count(m) == 2 + ((i & 1) == 0) &&
+		      gmem_map_find(m, GPA_A, &found) == 0 && found == reg_a &&
+		      gmem_map_find(m, GPA_B, &found) == 0 && found == reg_b &&
+		      (gmem_map_find(m, gmem_region_start(rc), &found) == 0) ==
+			      ((i & 1) == 0);
+		is_int(gmem_reader_exit(r), 0, "%s: exit", mn);
+	}
+	ok(all, "%s: 12 insert/remove publications, maps right, ring laid "
+		"out right",
+	   mn);
+	is_int(gmem_space_reclaim(s, NULL), 0, "%s: reclaim", mn);
+	is_u64(a->nretired, 0, "%s: nothing retired", mn);
+	ns = spare_count(a);
+	ok(ns >= 1 && ns <= 3, "%s: 1 to max_retired spares (%zu)", mn, ns);
+	ok(ring_ok(a), "%s: ring laid out right", mn);
+	for (i = 0; i < ns; i++)
+		spares[i] = ring_at(a, i)->map;
+	is_int(toggle(s, rc, true), 0, "%s: insert", mn);
+	for (i = 0; i < ns; i++)
+		reused = reused || cur_of_space(s) == spares[i];
+	ok(reused, "%s: the new map is built in a spare", mn);
+	ok(!is_spare(a, cur_of_space(s)), "%s: which left the spares", mn);
+	ok(ring_ok(a), "%s: ring laid out right", mn);
+
+	/* A map someone else holds stays theirs, untouched. */
+	is_int(gmem_reader_enter(r, &m), 0, "%s: enter", mn);
+	is_int(gmem_reader_ref(r, &held), 0, "%s: hold the snapshot", mn);
+	is_int(gmem_reader_exit(r), 0, "%s: exit", mn);
+	for (i = 0; i < 8; i++)
+		all = all && toggle(s, rc, (i & 1) != 0) == 0 &&
+		      gmem_space_reclaim(s, NULL) == 0 && ring_ok(a) &&
+		      !is_spare(a, held) && cur_of_space(s) != held;
+	ok(all, "%s: 8 more publications, the held map never recycled", mn);
+	is_u64(refs_of(held), 1, "%s: the holder's reference is the last",
+	       mn);
+	ok(gmem_map_count(held) == 3 &&
+		   gmem_map_find(held, GPA_B, &found) == 0 && found == reg_b &&
+		   gmem_map_find(held, gmem_region_start(rc), &found) == 0 &&
+		   found == rc,
+	   "%s: and intact", mn);
+	gmem_map_free(held);
+
+	/* Spares hold no region reference: only the current map does. */
+	is_int(gmem_space_synchronize(s), 0, "%s: synchronize", mn);
+	ok(spare_count(a) >= 1, "%s: spares left", mn);
+	is_u64(region_refs(rc), 2, "%s: region: ours and the current map's",
+	       mn);
+	is_int(toggle(s, rc, false), 0, "%s: remove", mn);
+	is_int(gmem_space_synchronize(s), 0, "%s: synchronize", mn);
+	is_u64(region_refs(rc), 1, "%s: region: ours alone", mn);
+	gmem_reader_free(r);
+	gmem_space_free(s); /* frees the spares (ASan, valgrind: no leak) */
+	is_u64(region_refs(reg_a), 1 + NMAPS, "%s: fixture region refs back",
+	       mn);
+
+	/* max_retired 1: one map in the ring at most, retired or spare. */
+	if (gmem_map_new(&m0, rs, 2, 0) != 0)
+		tap_bail("gmem_map_new");
+	s = new_space(fallback, m0, 1);
+	gmem_map_free(m0);
+	a = s->atomic;
+	for (i = 0; i < 6; i++)
+		all = all && toggle(s, rc, (i & 1) == 0) == 0 && ring_ok(a) &&
+		      a->nretired + spare_count(a) <= 1;
+	ok(all, "%s: max_retired 1: at most one map in the ring", mn);
+	gmem_space_free(s);
+	gmem_region_free(rc);
+}
+
 int main(void)
 {
 	fixture_setup();
@@ -775,6 +936,7 @@ int main(void)
 		test_ring(fallback);
 		test_waiters(fallback);
 		test_chunks(fallback);
+		test_spares(fallback);
 	}
 	fixture_teardown();
 	return tap_done();

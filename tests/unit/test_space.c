@@ -33,6 +33,9 @@
  *                   in a section: -EBUSY, pending counts, reclaim after the
  *                   reader leaves; reclaim -EBUSY while a WAIT writer is
  *                   blocked; synchronize waiting for a reader thread;
+ *   recycled        insert/remove maps built in dropped maps' memory: a
+ *                   random walk (front, hole, end, same address other
+ *                   region) checked against a shadow; region references.
  *   many readers    more than one chunk of 32 grace slots: 70 readers of
  *                   one atomic space; DEFER, reclaim, WAIT (from a writer
  *                   thread), -EDEADLK and synchronize while readers in the
@@ -2208,6 +2211,123 @@ static void test_virtio_device(void)
 	gmem_region_free(buf);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Maps built in recycled memory                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * An atomic space builds gmem_space_insert()/remove()'s maps in the memory
+ * of maps it dropped, writing only what differs.  A random walk over base
+ * regions plus optional ones at the front, in a hole, at the end and two
+ * distinct regions at one address (same keys, other contents) checks every
+ * published snapshot against a shadow, and the region references after.
+ */
+#define RC_BASE 6
+#define RC_OPT 5
+#define RC_GPA(i) (UINT64_C(0x100000) + (uint64_t)(i) * 0x10000)
+
+static void test_recycled(void)
+{
+	gmem_region *base[RC_BASE], *opt[RC_OPT];
+	/* Optional regions' slots: below the base, in a hole, past it
+	 * twice (the 2 MiB slot taken by opt[2] or opt[3]), and further. */
+	const uint64_t opt_gpa[RC_OPT] = { RC_GPA(0) - 0x10000, RC_GPA(2) + 0x8000,
+					   RC_GPA(RC_BASE + 1),
+					   RC_GPA(RC_BASE + 1),
+					   RC_GPA(RC_BASE + 3) };
+	bool in[RC_OPT] = { false };
+	uint64_t rng = 0x9e3779b97f4a7c15u;
+	gmem_space *s = NULL;
+	gmem_map *m0;
+	gmem_reader *r;
+	const gmem_map *m;
+	unsigned i, j, pubs = 0, bad = 0;
+
+	diag("maps built in recycled memory");
+	for (i = 0; i < RC_BASE; i++)
+		base[i] = mk_region(RC_GPA(i), PAGE, (uint8_t)i);
+	for (i = 0; i < RC_OPT; i++)
+		opt[i] = mk_region(opt_gpa[i], PAGE, (uint8_t)(0x40 + i));
+	m0 = mk_map(base, RC_BASE, 16);
+	if (gmem_space_new_atomic(&s, m0, 4) != 0)
+		tap_bail("gmem_space_new_atomic");
+	gmem_map_free(m0);
+	r = new_reader(s);
+	for (i = 0; i < 400; i++) {
+		unsigned k, n = RC_BASE;
+		int err;
+
+		rng = rng * 6364136223846793005u + 1442695040888963407u;
+		k = (unsigned)(rng >> 33) % RC_OPT;
+		/* opt[2] and opt[3] share an address: one at a time. */
+		if (!in[k] && ((k == 2 && in[3]) || (k == 3 && in[2])))
+			k = 5 - k;
+		if (!in[k] && ((k == 2 && in[3]) || (k == 3 && in[2])))
+			continue;
+		do {
+			err = in[k] ? gmem_space_remove(s, opt_gpa[k], PAGE,
+							NULL,
+							GMEM_PUBLISH_DEFER)
+				    : gmem_space_insert(s, opt[k],
+							GMEM_PUBLISH_DEFER);
+			if (err == -EBUSY && gmem_space_reclaim(s, NULL) != 0)
+				break;
+		} while (err == -EBUSY);
+		if (err) {
+			bad++;
+			continue;
+		}
+		in[k] = !in[k];
+		pubs++;
+		if (gmem_reader_enter(r, &m) != 0) {
+			bad++;
+			continue;
+		}
+		for (j = 0; j < RC_BASE; j++)
+			bad += !reads_pattern(m, RC_GPA(j), (uint8_t)j) ||
+			       !reads_pattern(m, RC_GPA(j) + PAGE - 1,
+					      (uint8_t)j);
+		for (j = 0; j < RC_OPT; j++) {
+			uint8_t b;
+
+			if (in[j]) {
+				n++;
+				bad += !reads_pattern(m, opt_gpa[j],
+						      (uint8_t)(0x40 + j)) ||
+				       !reads_pattern(m, opt_gpa[j] + PAGE - 1,
+						      (uint8_t)(0x40 + j));
+			} else if (!(j == 2 && in[3]) && !(j == 3 && in[2])) {
+				bad += gmem_read_u8(m, opt_gpa[j], &b) !=
+				       -EFAULT;
+			}
+		}
+		bad += gmem_map_count(m) != n;
+		bad += gmem_reader_exit(r) != 0;
+	}
+	ok(pubs > 300, "%u publications", pubs);
+	is_int((int)bad, 0, "every snapshot matches the shadow");
+	for (i = 0; i < RC_OPT; i++)
+		if (in[i] && gmem_space_remove(s, opt_gpa[i], PAGE, NULL,
+					       GMEM_PUBLISH_WAIT) != 0)
+			bad++;
+	is_int(gmem_space_synchronize(s), 0, "synchronize");
+	for (i = 0; i < RC_OPT; i++)
+		bad += atomic_load(&opt[i]->refs) != 1;
+	for (i = 0; i < RC_BASE; i++)
+		bad += atomic_load(&base[i]->refs) != 2;
+	is_int((int)bad, 0,
+	       "region references: ours, and the current map's (base)");
+	gmem_reader_free(r);
+	gmem_space_free(s);
+	for (i = 0; i < RC_BASE; i++) {
+		bad += atomic_load(&base[i]->refs) != 1;
+		gmem_region_free(base[i]);
+	}
+	for (i = 0; i < RC_OPT; i++)
+		gmem_region_free(opt[i]);
+	is_int((int)bad, 0, "and ours alone once the space is gone");
+}
+
 int main(void)
 {
 	double t0 = now_s();
@@ -2223,6 +2343,7 @@ int main(void)
 	test_updates();
 	test_edeadlk();
 	test_retired();
+	test_recycled();
 	test_many_readers();
 	test_cross_thread();
 	test_current();
