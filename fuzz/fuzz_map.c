@@ -82,6 +82,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * libgmem's hidden map builders for atomic spaces (src/internal.h): build
+ * in the memory of a dead map, writing only what differs.  Only static
+ * builds (the libFuzzer ones) can link them; elsewhere the weak references
+ * are NULL and insert/remove use the public functions only.
+ */
+extern gmem_map *gmem__map_recycle(gmem_map *map) __attribute__((weak));
+extern int gmem__map_insert(gmem_map **out, const gmem_map *map,
+			    gmem_region *region, gmem_map **spare)
+	__attribute__((weak));
+extern int gmem__map_remove(gmem_map **out, const gmem_map *map,
+			    uint64_t gpa, uint64_t len, gmem_region **removed,
+			    gmem_map **spare) __attribute__((weak));
+
 #define FM_MAX_OPS 256
 #define FM_MAX_SLOTS 24		  /* regions created per input */
 #define FM_MAX_LIVE 16		  /* regions alive at once */
@@ -117,6 +131,7 @@ struct fm {
 	struct mpair cur;
 	struct mpair old[FM_MAX_OLD];
 	unsigned nold;
+	gmem_map *spare; /* memory of a dead map (gmem__map_recycle()), or NULL */
 	unsigned opno;
 	const char *opname;
 	uint64_t prev_addr;
@@ -539,12 +554,40 @@ static void mpair_free(struct mpair *p)
 	p->s = NULL;
 }
 
+/* Drop the current map; keep its memory for the next build if it was the
+ * last reference and the hidden builders are linked. */
+static void drop_cur(struct fm *f)
+{
+	gmem_map *mem;
+
+	if (!gmem__map_recycle || !gmem__map_insert || !gmem__map_remove) {
+		mpair_free(&f->cur);
+		return;
+	}
+	mem = gmem__map_recycle(f->cur.m);
+	if (mem) {
+		free(f->spare);
+		f->spare = mem;
+	}
+	shadow_map_free(f->cur.s);
+	f->cur.m = NULL;
+	f->cur.s = NULL;
+}
+
+/* Every other op builds in the spare, if there is one. */
+static gmem_map **spare_for(struct fm *f)
+{
+	return gmem__map_insert && gmem__map_remove && (f->opno & 1)
+		       ? &f->spare
+		       : NULL;
+}
+
 /* Replace the current map by a new one derived from it. */
 static void set_cur(struct fm *f, gmem_map *m, struct shadow_map *s)
 {
 	/* The source must be unchanged by the derivation. */
 	verify_map(f, &f->cur, "source");
-	mpair_free(&f->cur);
+	drop_cur(f);
 	f->cur.m = m;
 	f->cur.s = s;
 	verify_map(f, &f->cur, "new");
@@ -562,7 +605,8 @@ static void do_insert(struct fm *f, struct slot *s)
 	trace(f, "insert [%#llx +%#llx]%s", (unsigned long long)s->sr->start,
 	      (unsigned long long)s->sr->len, s->sr->ro ? " ro" : "");
 	mrc = shadow_map_insert(&ms, f->cur.s, s->sr);
-	rc = gmem_map_insert(&m, f->cur.m, s->r);
+	rc = spare_for(f) ? gmem__map_insert(&m, f->cur.m, s->r, spare_for(f))
+			  : gmem_map_insert(&m, f->cur.m, s->r);
 	EXPECT_RC(f, rc, mrc, "gmem_map_insert([%#llx +%#llx]) into %zu regions",
 		  (unsigned long long)s->sr->start,
 		  (unsigned long long)s->sr->len, f->cur.s->n);
@@ -723,8 +767,11 @@ static void op_remove(struct fm *f)
 	      (unsigned long long)len);
 	mrc = shadow_map_remove(&ms, f->cur.s, gpa, len,
 				(opts & 1) ? NULL : &mremoved);
-	rc = gmem_map_remove(&m, f->cur.m, gpa, len,
-			     (opts & 1) ? NULL : &removed);
+	rc = spare_for(f) ? gmem__map_remove(&m, f->cur.m, gpa, len,
+					     (opts & 1) ? NULL : &removed,
+					     spare_for(f))
+			  : gmem_map_remove(&m, f->cur.m, gpa, len,
+					    (opts & 1) ? NULL : &removed);
 	EXPECT_RC(f, rc, mrc, "gmem_map_remove(%#llx, %#llx)",
 		  (unsigned long long)gpa, (unsigned long long)len);
 	if (rc) {
@@ -1969,6 +2016,8 @@ static void teardown(struct fm *f)
 		mpair_free(&f->old[i]);
 	f->nold = 0;
 	mpair_free(&f->cur);
+	free(f->spare);
+	f->spare = NULL;
 	for (i = 0; i < f->nslots; i++) {
 		struct slot *s = &f->slots[i];
 
