@@ -1868,14 +1868,17 @@ GMEM__INLINE void gmem__slot_mark(const struct gmem__slot *s, uint64_t gpa,
 }
 
 /* The mark for a naturally aligned value of at most 8 bytes: one page
- * (GMEM__SLOT_STORE is set where pages are smaller). */
+ * (GMEM__SLOT_STORE is set where pages are smaller).  No branch hint on
+ * the log's presence: hinting it unlikely moved the mark out of line, two
+ * taken jumps per tracked write (W3 with tracking at R=1: 2.6 -> 1.95 ns
+ * without the hint; untracked writes unchanged). */
 GMEM__INLINE void gmem__slot_mark_small(const struct gmem__slot *s,
 					uint64_t gpa, uint64_t size)
 {
 	uintptr_t dr = s->dirty_ro, base = dr & GMEM__SLOT_BASE;
 	uint8_t *p;
 
-	if (__builtin_expect(base != 0, 0)) {
+	if (base != 0) {
 		if (__builtin_expect(!(dr & GMEM__SLOT_STORE), 1)) {
 			p = (uint8_t *)(base +
 					(uintptr_t)(gpa >> (dr & GMEM__SLOT_SHIFT)));
