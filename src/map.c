@@ -183,8 +183,10 @@ static uint64_t *starts_w(struct gmem_map *m)
 	return (uint64_t *)(uintptr_t)m->hot.starts;
 }
 
-static void slot_set(struct gmem_map *m, size_t i, gmem_region *r,
-		     struct build *b)
+/* Inline: called once per region of every gmem_map_new(). */
+static inline __attribute__((always_inline)) void
+slot_set(struct gmem_map *m, size_t i, gmem_region *r,
+			    struct build *b)
 {
 	struct gmem_slot sl = {
 		.start = r->gpa,
@@ -195,12 +197,26 @@ static void slot_set(struct gmem_map *m, size_t i, gmem_region *r,
 
 	if (r->flags & GMEM_REGION_READONLY)
 		sl.dirty_ro |= GMEM__SLOT_RO;
-	if (!b->diff || starts_w(m)[i] != r->gpa) {
+	if (!b->diff) {
+		/* Field by field: copying sl whole makes the compiler load
+		 * it with 16-byte moves that straddle its 8-byte stores, a
+		 * store-forwarding stall per region. */
+		struct gmem_slot *d = &slots_w(m)[i];
+
+		starts_w(m)[i] = r->gpa;
+		d->start = sl.start;
+		d->last = sl.last;
+		d->host = sl.host;
+		d->dirty_ro = sl.dirty_ro;
+		m->regions[i] = gmem_region_ref(r);
+		return;
+	}
+	if (starts_w(m)[i] != r->gpa) {
 		starts_w(m)[i] = r->gpa;
 		b->moved = true;
 	}
-	put(&slots_w(m)[i], &sl, sizeof(sl), b->diff);
-	SET(b->diff, m->regions[i], gmem_region_ref(r));
+	put(&slots_w(m)[i], &sl, sizeof(sl), true);
+	SET(true, m->regions[i], gmem_region_ref(r));
 }
 
 /*
@@ -213,14 +229,17 @@ static uint32_t index_build(struct gmem_map *m, bool diff)
 	uint32_t *bucket = (uint32_t *)(uintptr_t)m->hot.bucket;
 	const uint64_t *k = m->hot.starts;
 	size_t n = m->hot.count, j = 0, prev = 0, window = 0;
-	uint64_t b;
+	/* In locals: the bucket stores (uint32_t) may alias the header's
+	 * uint32_t fields, and a shift count reloaded with movb on every
+	 * iteration chains them (map_new at R=64: 860 -> 470 ns). */
+	uint64_t b, nb = m->hot.nbuckets, sh = m->hot.shift;
 
 	SET(diff, m->hot.base, n ? k[0] : 0);
 	SET(diff, bucket[0], 0);
 	if (n < 2)
 		return 0;
-	for (b = 0; b < m->hot.nbuckets; b++) {
-		uint64_t addr = k[0] + (b << m->hot.shift);
+	for (b = 0; b < nb; b++) {
+		uint64_t addr = k[0] + (b << sh);
 
 		while (j + 1 < n && k[j + 1] <= addr)
 			j++;
@@ -287,7 +306,10 @@ static int map_finish(struct gmem_map **mp, struct build *b)
 		 * that land here fall back to an exact search), and slots
 		 * that contain no address. */
 		SET(diff, starts_w(m)[i], UINT64_MAX);
-		put(&slots_w(m)[i], &none, sizeof(none), diff);
+		if (diff)
+			put(&slots_w(m)[i], &none, sizeof(none), true);
+		else
+			slots_w(m)[i] = none;
 	}
 	return 0;
 }
