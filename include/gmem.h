@@ -1724,6 +1724,7 @@ struct gmem__slot {
  * GMEM__MAP_SLOTS bytes into the map, so the inline lookup computes its
  * address instead of loading it (one load less on the path every access
  * waits for).  Lookup of gpa: with count <= 1 the slot is slots[0]; with
+ * count == 2, slots[starts[1] <= gpa]; with
  * count <= GMEM__SMALL_MAP it is slots[i], i the number of starts[1..3]
  * at or below gpa (starts[] is padded to GMEM__SMALL_MAP keys); otherwise
  * bucket b = min((gpa - base) >> shift, nbuckets - 1);
@@ -1788,9 +1789,14 @@ gmem__map_slot(const struct gmem__map_hot *h, uint64_t gpa)
 
 	if (h->count <= 1)
 		return slots;
+	/* Two regions, RAM below and above a PCI hole, are the common
+	 * case: one compare (W1 at R=2 1.6 -> 1.3 ns, W6c at R=1, whose
+	 * writer alternates one and two regions, 1.21x -> 1.09x W6a). */
+	if (h->count == 2)
+		return &slots[(uint32_t)(h->starts[1] <= gpa)];
 	if (h->count <= GMEM__SMALL_MAP) {
-		/* Two to four regions (RAM below and above a PCI hole is
-		 * the common case): three compares, no dependent loads. */
+		/* Three or four regions: three compares, no dependent
+		 * loads. */
 		k = h->starts;
 		return &slots[(uint32_t)(k[1] <= gpa) + (uint32_t)(k[2] <= gpa) +
 			      (uint32_t)(k[3] <= gpa)];
