@@ -597,7 +597,7 @@ static void set_cur(struct fm *f, gmem_map *m, struct shadow_map *s)
 static void do_insert(struct fm *f, struct slot *s)
 {
 	struct shadow_map *ms = NULL;
-	gmem_map *m = SENT_PTR;
+	gmem_map *m = SENT_PTR, **spare;
 	int rc, mrc;
 
 	if (s->dead)
@@ -605,8 +605,9 @@ static void do_insert(struct fm *f, struct slot *s)
 	trace(f, "insert [%#llx +%#llx]%s", (unsigned long long)s->sr->start,
 	      (unsigned long long)s->sr->len, s->sr->ro ? " ro" : "");
 	mrc = shadow_map_insert(&ms, f->cur.s, s->sr);
-	rc = spare_for(f) ? gmem__map_insert(&m, f->cur.m, s->r, spare_for(f))
-			  : gmem_map_insert(&m, f->cur.m, s->r);
+	spare = spare_for(f);
+	rc = spare ? gmem__map_insert(&m, f->cur.m, s->r, spare)
+		   : gmem_map_insert(&m, f->cur.m, s->r);
 	EXPECT_RC(f, rc, mrc, "gmem_map_insert([%#llx +%#llx]) into %zu regions",
 		  (unsigned long long)s->sr->start,
 		  (unsigned long long)s->sr->len, f->cur.s->n);
@@ -743,7 +744,7 @@ static void op_remove(struct fm *f)
 	struct shadow_region *mremoved = NULL;
 	struct shadow_map *ms = NULL;
 	gmem_region *removed = SENT_PTR;
-	gmem_map *m = SENT_PTR;
+	gmem_map *m = SENT_PTR, **spare;
 	uint64_t gpa, len;
 	int rc, mrc;
 
@@ -767,11 +768,11 @@ static void op_remove(struct fm *f)
 	      (unsigned long long)len);
 	mrc = shadow_map_remove(&ms, f->cur.s, gpa, len,
 				(opts & 1) ? NULL : &mremoved);
-	rc = spare_for(f) ? gmem__map_remove(&m, f->cur.m, gpa, len,
-					     (opts & 1) ? NULL : &removed,
-					     spare_for(f))
-			  : gmem_map_remove(&m, f->cur.m, gpa, len,
-					    (opts & 1) ? NULL : &removed);
+	spare = spare_for(f);
+	rc = spare ? gmem__map_remove(&m, f->cur.m, gpa, len,
+				      (opts & 1) ? NULL : &removed, spare)
+		   : gmem_map_remove(&m, f->cur.m, gpa, len,
+				     (opts & 1) ? NULL : &removed);
 	EXPECT_RC(f, rc, mrc, "gmem_map_remove(%#llx, %#llx)",
 		  (unsigned long long)gpa, (unsigned long long)len);
 	if (rc) {

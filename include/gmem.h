@@ -1882,17 +1882,13 @@ GMEM__INLINE void gmem__slot_mark_small(const struct gmem__slot *s,
 					uint64_t gpa, uint64_t size)
 {
 	uintptr_t dr = s->dirty_ro, base = dr & GMEM__SLOT_BASE;
-	uint8_t *p;
 
 	if (base != 0) {
-		if (__builtin_expect(!(dr & GMEM__SLOT_STORE), 1)) {
-			p = (uint8_t *)(base +
-					(uintptr_t)(gpa >> (dr & GMEM__SLOT_SHIFT)));
-			if (__atomic_load_n(p, __ATOMIC_RELAXED) == 0)
-				__atomic_store_n(p, 1, __ATOMIC_RELEASE);
-		} else {
+		if (__builtin_expect(!(dr & GMEM__SLOT_STORE), 1))
+			gmem__dirty_set(dr, base + (uintptr_t)(gpa >>
+							       (dr & GMEM__SLOT_SHIFT)));
+		else
 			gmem__slot_mark(s, gpa, size);
-		}
 	}
 }
 
