@@ -560,8 +560,10 @@ static uint64_t w6_pass(gmem_reader *rd, uint64_t *errp)
 			err++;
 			continue;
 		}
-		err += gmem_read_u64(m, a[i], &v) != 0;
-		err += gmem_reader_exit(rd) != 0;
+		if (unlikely(gmem_read_u64(m, a[i], &v) != 0))
+			err++;
+		if (unlikely(gmem_reader_exit(rd) != 0))
+			err++;
 		chk += v;
 	}
 	*errp = err;
