@@ -288,7 +288,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define FS_MAX_VERSIONS (2 * FS_MAX_OPS + 8)
 #define FS_MAX_ACCESS 20000u
 #define FS_HELPER_TIMEOUT_S 20
-#define FS_CROWD 40 /* readers of crowd_checks(): over one slot chunk */
+#define FS_CROWD 40 /* readers of crowd_checks(): past three registry sizes */
 
 #define SENTINEL_REGION ((gmem_region *)(uintptr_t)0x5e57e1f00dULL)
 #define SENTINEL_MAP ((gmem_map *)(uintptr_t)0x5e57e1f00dULL)
@@ -2799,9 +2799,10 @@ static void arg_checks_kinds(struct fs_ctx *c, gmem_map *cur)
 }
 
 /*
- * More readers on one atomic space than a chunk of reader slots holds (32,
- * src/grace.h): the one inside a section sits in a later chunk, and a
- * DEFER publication must still wait for it.
+ * More readers on one atomic space than the grace registry's first arrays
+ * hold (8, 16, 32; src/grace.c): the one inside a section was registered
+ * after the array last grew, and a DEFER publication must still wait for
+ * it.
  */
 static void crowd_checks(gmem_map *cur)
 {
@@ -2819,7 +2820,7 @@ static void crowd_checks(gmem_map *cur)
 	CHECK(m == cur, "crowd: enter gave another map");
 	EXPECT(gmem_space_replace(sp, cur, GMEM_PUBLISH_DEFER), 0);
 	EXPECT(gmem_space_reclaim(sp, &pending), 0);
-	CHECK(pending == 1, "crowd: a reader in a later slot chunk was not "
+	CHECK(pending == 1, "crowd: the last registered reader was not "
 	      "waited for (pending %zu)", pending);
 	EXPECT(gmem_space_replace(sp, cur, GMEM_PUBLISH_DEFER), -EBUSY);
 	EXPECT(gmem_reader_exit(rd[FS_CROWD - 1]), 0);

@@ -4,7 +4,9 @@
  *
  * Protocol.  A space holds current (the published map) and epoch (the
  * number of publications so far).  Each reader owns a slot whose sequence
- * word is even outside a section.
+ * word is even outside a section.  Bit 63 of that word (GMEM__SEQ_LIB)
+ * only tells the reader's own fast path to call the library; everything
+ * below is about the other bits, and scans mask it off.
  *
  * Reader R, entering (outermost section):
  *   E0  e = load(space.epoch)                 acquire
@@ -22,7 +24,8 @@
  *   B   barrier after P: asym: membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
  *       fallback: none
  *   S   v = load(slot.seq) for every slot     asym: acquire; fallback: seq_cst
- *       F = min over odd v of (v - 1) / 2 (UINT64_MAX if none is odd)
+ *       F = min over odd v of (v - 1) / 2 (UINT64_MAX if none is odd),
+       GMEM__SEQ_LIB masked off
  *   W frees the maps retired with numbers j <= F (WAIT and synchronize
  *   repeat S until F reaches their number).
  * One B covers every map retired before it and one S, reading each slot
@@ -66,15 +69,16 @@
  *     (b) E1 precedes S: S reads E1 or a later store.
  * Proof of the claim.  By Lemma 2, S reads E1 or later.  If it reads E1,
  * its value is 2e+1 with e < j (Lemma 1), so F < j and the map is kept.
- * If it reads a later store, that is X or a store sequenced after X (by R,
- * or by the slot's next owner, which got the slot through
- * gmem__grace_slot_put()'s release and the allocator's lock, after R's
- * last X); every such store is a release and S an acquire, so X
+ * If it reads a later store, that is X or a store R's thread sequenced
+ * after X; every such store is a release and S an acquire, so X
  * happens-before S, which is sequenced before the free.  Every scan that
  * can free the map re-reads the slot and decides again in the same way.
- * A slot must of course be scanned: a scan holds the registry lock, so a
- * chunk linked after it unlocked gives readers whose E2 happens after the
- * scan, hence after P: they read new.
+ * A slot must of course be scanned while it can hold such an E1.  A scan
+ * holds the registry lock.  A reader registered after the scan unlocked
+ * has its E2 after the scan, hence after P: it reads new.  A reader
+ * removed before the scan locked had no section open (gmem_reader_free()
+ * refuses otherwise), so its last X precedes its unlock, which precedes
+ * the scan: X happens-before the free.
  * A reader that uses a map it did not load inside the section is outside
  * this argument; the API makes the map's lifetime the section's.
  *
@@ -118,8 +122,9 @@ GMEM_INTERNAL int gmem__grace_init(struct gmem_grace *g)
 
 	if (err)
 		return -err;
-	g->head = NULL;
+	g->slots = NULL;
 	g->nslots = 0;
+	g->cap = 0;
 	g->asym = gmem__membarrier_usable();
 	return 0;
 }
@@ -139,70 +144,45 @@ GMEM_INTERNAL int gmem__grace_use_fallback(struct gmem_grace *g)
 
 GMEM_INTERNAL void gmem__grace_destroy(struct gmem_grace *g)
 {
-	struct gmem_rslot_chunk *c, *next;
-
-	c = __atomic_load_n(&g->head, __ATOMIC_RELAXED);
-	for (; c; c = next) {
-		next = __atomic_load_n(&c->next, __ATOMIC_RELAXED);
-		free(c);
-	}
+	free(g->slots);
 	pthread_mutex_destroy(&g->lock);
 }
 
-static struct gmem_rslot_chunk *chunk_new(void)
+GMEM_INTERNAL int gmem__grace_add(struct gmem_grace *g,
+				  struct gmem__slot_words *w)
 {
-	struct gmem_rslot_chunk *c;
-
-	c = aligned_alloc(GMEM_CACHE_LINE,
-			  (sizeof(*c) + GMEM_CACHE_LINE - 1) &
-				  ~(size_t)(GMEM_CACHE_LINE - 1));
-	if (c)
-		memset(c, 0, sizeof(*c));
-	return c;
-}
-
-GMEM_INTERNAL int gmem__grace_slot_get(struct gmem_grace *g,
-				       struct gmem_rslot **out)
-{
-	struct gmem_rslot_chunk *c, *last = NULL;
-	size_t i;
-
-	/* The list only grows, under the lock: relaxed loads suffice here. */
 	pthread_mutex_lock(&g->lock);
-	for (c = __atomic_load_n(&g->head, __ATOMIC_RELAXED); c;
-	     c = __atomic_load_n(&c->next, __ATOMIC_RELAXED)) {
-		for (i = 0; i < GMEM_SLOTS_PER_CHUNK; i++) {
-			/* Acquire: the last owner's stores come first. */
-			if (!__atomic_load_n(&c->slots[i].in_use,
-					     __ATOMIC_ACQUIRE)) {
-				__atomic_store_n(&c->slots[i].in_use, 1,
-						 __ATOMIC_RELAXED);
-				pthread_mutex_unlock(&g->lock);
-				*out = &c->slots[i];
-				return 0;
-			}
+	if (g->nslots == g->cap) {
+		size_t cap = g->cap ? 2 * g->cap : 8;
+		struct gmem__slot_words **n = NULL;
+
+		if (cap <= SIZE_MAX / sizeof(*n))
+			n = realloc(g->slots, cap * sizeof(*n));
+		if (!n) {
+			pthread_mutex_unlock(&g->lock);
+			return -ENOMEM;
 		}
-		last = c;
+		g->slots = n;
+		g->cap = cap;
 	}
-	c = chunk_new();
-	if (!c) {
-		pthread_mutex_unlock(&g->lock);
-		return -ENOMEM;
-	}
-	__atomic_store_n(&c->slots[0].in_use, 1, __ATOMIC_RELAXED);
-	/* gmem__grace_self_inside() walks the list without the lock:
-	 * publish a complete chunk. */
-	__atomic_store_n(last ? &last->next : &g->head, c, __ATOMIC_RELEASE);
-	g->nslots += GMEM_SLOTS_PER_CHUNK;
+	g->slots[g->nslots++] = w;
 	pthread_mutex_unlock(&g->lock);
-	*out = &c->slots[0];
 	return 0;
 }
 
-GMEM_INTERNAL void gmem__grace_slot_put(struct gmem_rslot *slot)
+GMEM_INTERNAL void gmem__grace_remove(struct gmem_grace *g,
+				      struct gmem__slot_words *w)
 {
-	/* The word keeps its (even) value: a later owner starts from there. */
-	__atomic_store_n(&slot->in_use, 0, __ATOMIC_RELEASE);
+	size_t i;
+
+	pthread_mutex_lock(&g->lock);
+	for (i = 0; i < g->nslots; i++) {
+		if (g->slots[i] == w) {
+			g->slots[i] = g->slots[--g->nslots];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
 }
 
 GMEM_INTERNAL int gmem__grace_barrier(struct gmem_grace *g)
@@ -228,30 +208,26 @@ GMEM_INTERNAL int gmem__grace_barrier(struct gmem_grace *g)
 
 /* S: acquire after a membarrier(2), seq_cst in the fallback protocol. */
 static inline uint64_t scan_load(const struct gmem_grace *g,
-				 const struct gmem_rslot *s)
+				 const struct gmem__slot_words *w)
 {
 	if (g->asym)
-		return __atomic_load_n(&s->w.seq, __ATOMIC_ACQUIRE);
-	return __atomic_load_n(&s->w.seq, __ATOMIC_SEQ_CST);
+		return __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&w->seq, __ATOMIC_SEQ_CST);
 }
 
 GMEM_INTERNAL uint64_t gmem__grace_scan(struct gmem_grace *g)
 {
 	uint64_t min = UINT64_MAX;
-	struct gmem_rslot_chunk *c;
 	size_t i;
 
-	/* The lock orders the scan against chunks being linked (the
+	/* The lock orders the scan against readers coming and going (the
 	 * argument above, "a slot must be scanned"). */
 	pthread_mutex_lock(&g->lock);
-	for (c = __atomic_load_n(&g->head, __ATOMIC_RELAXED); c;
-	     c = __atomic_load_n(&c->next, __ATOMIC_RELAXED)) {
-		for (i = 0; i < GMEM_SLOTS_PER_CHUNK; i++) {
-			uint64_t v = scan_load(g, &c->slots[i]);
+	for (i = 0; i < g->nslots; i++) {
+		uint64_t v = scan_load(g, g->slots[i]) & ~GMEM__SEQ_LIB;
 
-			if ((v & 1) && (v >> 1) < min)
-				min = v >> 1;
-		}
+		if ((v & 1) && (v >> 1) < min)
+			min = v >> 1;
 	}
 	pthread_mutex_unlock(&g->lock);
 	return min;
@@ -281,22 +257,16 @@ GMEM_INTERNAL void gmem__grace_wait(struct gmem_grace *g, uint64_t epoch)
 GMEM_INTERNAL bool gmem__grace_self_inside(struct gmem_grace *g)
 {
 	uintptr_t self = gmem__thread_ptr();
-	struct gmem_rslot_chunk *c;
+	bool inside = false;
 	size_t i;
 
-	for (c = __atomic_load_n(&g->head, __ATOMIC_ACQUIRE); c;
-	     c = __atomic_load_n(&c->next, __ATOMIC_ACQUIRE)) {
-		for (i = 0; i < GMEM_SLOTS_PER_CHUNK; i++) {
-			struct gmem__slot_words *w = &c->slots[i].w;
+	pthread_mutex_lock(&g->lock);
+	for (i = 0; i < g->nslots && !inside; i++) {
+		struct gmem__slot_words *w = g->slots[i];
 
-			uintptr_t owner;
-
-			if (!(__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) & 1))
-				continue;
-			owner = __atomic_load_n(&w->owner, __ATOMIC_RELAXED);
-			if (owner == self)
-				return true;
-		}
+		inside = (__atomic_load_n(&w->seq, __ATOMIC_ACQUIRE) & 1) &&
+			 __atomic_load_n(&w->owner, __ATOMIC_RELAXED) == self;
 	}
-	return false;
+	pthread_mutex_unlock(&g->lock);
+	return inside;
 }

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 OR BSD-3-Clause */
 /*
- * grace.h - grace periods for atomic spaces: per-reader slots.
+ * grace.h - grace periods for atomic spaces: a registry of reader slots.
  *
- * Each reader owns one cache line (a slot).  Its sequence word is even
+ * Each reader's first cache line holds its slot (struct gmem__slot_words,
+ * gmem.h), registered with the space's registry while the reader lives.
+ * Its sequence word (GMEM__SEQ_LIB bit aside) is even
  * outside a section and 2e+1 inside one, where e is the space's publication
  * count (epoch) the reader loaded as it entered: a lower bound on the epoch
  * of the map the section uses.  A retired map carries the number of the
@@ -19,28 +21,17 @@
 #include "internal.h"
 
 #define GMEM_CACHE_LINE 64
-#define GMEM_SLOTS_PER_CHUNK 32
 
 /*
- * Written only by the slot's reader (and by allocation, under the registry
- * lock, when no reader owns it), so entering and exiting touch no shared
- * cache line.
+ * The slots live in their readers, each written only by its reader's
+ * thread, so entering and exiting touch no shared cache line.  A reader
+ * leaves the registry (under the lock) before its memory is freed, and
+ * only with no section open; every walk of the registry holds the lock.
  */
-struct gmem_rslot {
-	struct gmem__slot_words w; /* gmem.h: the reader fast path's words */
-	int in_use; /* handed to a live gmem_reader (__atomic) */
-} __attribute__((aligned(GMEM_CACHE_LINE)));
-
-struct gmem_rslot_chunk {
-	struct gmem_rslot slots[GMEM_SLOTS_PER_CHUNK];
-	struct gmem_rslot_chunk *next; /* __atomic: walked without the lock */
-};
-
-/* Slots are never freed before the registry, only reused. */
 struct gmem_grace {
-	pthread_mutex_t lock;	       /* slot allocation and scans */
-	struct gmem_rslot_chunk *head; /* __atomic */
-	size_t nslots;
+	pthread_mutex_t lock;		   /* the registry and scans */
+	struct gmem__slot_words **slots;   /* [nslots], in no order */
+	size_t nslots, cap;
 	/*
 	 * true: readers order their enter with a compiler barrier only and
 	 * the writer issues membarrier(2) before it scans (asymmetric);
@@ -53,9 +44,13 @@ struct gmem_grace {
 
 GMEM_INTERNAL int gmem__grace_init(struct gmem_grace *g);
 GMEM_INTERNAL void gmem__grace_destroy(struct gmem_grace *g);
-GMEM_INTERNAL int gmem__grace_slot_get(struct gmem_grace *g,
-				       struct gmem_rslot **out);
-GMEM_INTERNAL void gmem__grace_slot_put(struct gmem_rslot *slot);
+/* Register a reader's slot (its seq even, no section open); -ENOMEM. */
+GMEM_INTERNAL int gmem__grace_add(struct gmem_grace *g,
+				  struct gmem__slot_words *w);
+/* Unregister a slot that gmem__grace_add() registered, with no section
+ * open on it; after this no scan reads it. */
+GMEM_INTERNAL void gmem__grace_remove(struct gmem_grace *g,
+				      struct gmem__slot_words *w);
 
 /*
  * The writer's side of the asymmetric fence: after it returns, every scan

@@ -122,34 +122,56 @@ GMEM_EXPORT int gmem_reader_new(gmem_reader **out, gmem_space *space)
 	if (!r)
 		return -ENOMEM;
 	memset(r, 0, sizeof(*r));
-	r->lib.seq = GMEM__SEQ_LIB;
-	r->hot.words = &r->lib;
+	r->hot.w.seq = GMEM__SEQ_LIB;
 	r->hot.pub = &space->pub;
 	if (space->kind == GMEM_SPACE_ATOMIC) {
-		err = gmem__grace_slot_get(&space->atomic->grace, &r->slot);
+		struct gmem_grace *g = &space->atomic->grace;
+
+		err = gmem__grace_add(g, &r->hot.w);
 		if (err) {
 			free(r);
 			return err;
 		}
-		/* Only the asymmetric protocol is inline. */
-		r->fast = space->atomic->grace.asym;
+		/*
+		 * Only the asymmetric protocol is inline.  Read once the slot
+		 * is registered: the test hook that switches protocols
+		 * refuses from then on.  Scans may read seq already; both
+		 * values are even.
+		 */
+		r->fast = g->asym;
 		if (r->fast)
-			r->hot.words = &r->slot->w;
+			__atomic_store_n(&r->hot.w.seq, 0, __ATOMIC_RELEASE);
 	}
 	r->space = gmem_space_ref(space);
 	*out = r;
 	return 0;
 }
 
-/* Sections open on r: on its slot (fast readers at depth <= 1) the parity
- * of seq, which only r's thread writes; otherwise the count. */
+/* r's seq; only r's thread writes it, so reading needs no ordering. */
+static uint64_t reader_seq(const gmem_reader *r)
+{
+	return __atomic_load_n(&r->hot.w.seq, __ATOMIC_RELAXED);
+}
+
+/* Sections open on r: the parity of seq while the fast path runs them
+ * (GMEM__SEQ_LIB clear), otherwise the count. */
 static uint32_t reader_depth(const gmem_reader *r)
 {
-	if (r->hot.words != &r->lib)
-		return (uint32_t)(__atomic_load_n(&r->hot.words->seq,
-						  __ATOMIC_RELAXED) &
-				  1);
+	uint64_t v = reader_seq(r);
+
+	if (!(v & GMEM__SEQ_LIB))
+		return (uint32_t)(v & 1);
 	return r->depth;
+}
+
+/* Set or clear GMEM__SEQ_LIB in r's seq, leaving the section state. */
+static void reader_set_lib(gmem_reader *r, bool lib)
+{
+	uint64_t v = reader_seq(r);
+
+	__atomic_store_n(&r->hot.w.seq,
+			 lib ? v | GMEM__SEQ_LIB : v & ~GMEM__SEQ_LIB,
+			 __ATOMIC_RELEASE);
 }
 
 GMEM_EXPORT int gmem_reader_free(gmem_reader *r)
@@ -158,8 +180,8 @@ GMEM_EXPORT int gmem_reader_free(gmem_reader *r)
 		return 0;
 	if (reader_depth(r))
 		return -EBUSY;
-	if (r->slot)
-		gmem__grace_slot_put(r->slot);
+	if (r->space->kind == GMEM_SPACE_ATOMIC)
+		gmem__grace_remove(&r->space->atomic->grace, &r->hot.w);
 	gmem_space_free(r->space);
 	free(r);
 	return 0;
@@ -171,13 +193,13 @@ GMEM_EXPORT int gmem_reader_free(gmem_reader *r)
  */
 static const gmem_map *grace_enter_sc(gmem_reader *r)
 {
-	struct gmem__slot_words *w = &r->slot->w;
+	struct gmem__slot_words *w = &r->hot.w;
 	struct gmem__pub *p = r->hot.pub;
 	uint64_t v;
 
 	__atomic_store_n(&w->owner, gmem__thread_ptr(), __ATOMIC_RELAXED);
 	v = 2 * __atomic_load_n(&p->epoch, __ATOMIC_ACQUIRE) + 1;
-	__atomic_store_n(&w->seq, v, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&w->seq, v | GMEM__SEQ_LIB, __ATOMIC_SEQ_CST);
 	return __atomic_load_n(&p->current, __ATOMIC_SEQ_CST);
 }
 
@@ -192,9 +214,10 @@ static int reader_enter_slow(gmem_reader *r, const gmem_map **map)
 	if (depth) {
 		if (unlikely(depth >= GMEM_READER_MAX_DEPTH))
 			return -EOVERFLOW;
-		/* Off the slot: inner exits must come here too. */
+		/* Inner exits must come here too. */
+		if (depth == 1 && r->fast)
+			reader_set_lib(r, true);
 		r->depth = depth + 1;
-		r->hot.words = &r->lib;
 		*map = r->hot.map;
 		return 0;
 	}
@@ -249,18 +272,15 @@ static int reader_exit_slow(gmem_reader *r)
 		/* Back to the outermost section: a fast reader's exit of it
 		 * is inline again. */
 		if (r->depth == 1 && r->fast)
-			r->hot.words = &r->slot->w;
+			reader_set_lib(r, false);
 		return 0;
 	}
 	r->depth = 0;
 	s = r->space;
 	switch (s->kind) {
 	case GMEM_SPACE_ATOMIC:
-		/* X (grace.c); seq is this thread's own word. */
-		__atomic_store_n(&r->slot->w.seq,
-				 __atomic_load_n(&r->slot->w.seq,
-						 __ATOMIC_RELAXED) +
-					 1,
+		/* X (grace.c) of a fallback reader */
+		__atomic_store_n(&r->hot.w.seq, reader_seq(r) + 1,
 				 __ATOMIC_RELEASE);
 		break;
 	case GMEM_SPACE_FIXED:

@@ -60,19 +60,18 @@ struct gmem_space {
 /* The hot fields come first: gmem.h's inline enter/exit reach them
  * through an opaque gmem_reader pointer. */
 struct gmem_reader {
-	struct gmem__reader_hot hot;
 	/*
-	 * hot.words is &slot->w while outermost sections may be inline
-	 * (fast: an asymmetric atomic space), else &lib, whose seq is
-	 * GMEM__SEQ_LIB.  depth counts sections while hot.words is &lib; on
-	 * the slot the open section (0 or 1) is the parity of its seq.
+	 * hot.w is the reader's slot.  Its seq has GMEM__SEQ_LIB set while
+	 * the library must see every enter and exit: always unless fast (an
+	 * atomic space on the asymmetric protocol), and while a fast reader
+	 * has nested sections open.  depth counts sections while the bit is
+	 * set; without it the open section (0 or 1) is the parity of seq.
 	 */
-	struct gmem__slot_words lib;
+	struct gmem__reader_hot hot;
 	uint32_t depth;
 	bool fast;
 	gmem_space *space;
-	struct gmem_rslot *slot; /* GMEM_SPACE_ATOMIC only */
-	void *token;		 /* custom spaces' per-section state */
+	void *token; /* custom spaces' per-section state */
 } __attribute__((aligned(GMEM_CACHE_LINE)));
 
 _Static_assert(offsetof(struct gmem_reader, hot) == 0 &&

@@ -167,9 +167,21 @@ static size_t pending_of(gmem_space *s)
 	return p;
 }
 
+/* r's seq as it is, and as a scan reads it (GMEM__SEQ_LIB masked off). */
+static uint64_t raw_word(const gmem_reader *r)
+{
+	return __atomic_load_n(&r->hot.w.seq, __ATOMIC_ACQUIRE);
+}
+
 static uint64_t slot_word(const gmem_reader *r)
 {
-	return __atomic_load_n(&r->slot->w.seq, __ATOMIC_ACQUIRE);
+	return raw_word(r) & ~GMEM__SEQ_LIB;
+}
+
+/* Whether the library must see r's enters and exits. */
+static int lib_bit(const gmem_reader *r)
+{
+	return (raw_word(r) & GMEM__SEQ_LIB) != 0;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -193,11 +205,12 @@ static void test_modes(void)
 	       "no switch once a reader exists");
 	is_int(s->atomic->grace.asym, want, "  and the mode stays");
 	rf = new_reader(f);
-	tu_is_ptr(r->hot.words, want ? &r->slot->w : &r->lib,
-		  "reader copies the space's mode (words on the %s)",
-		  want ? "slot" : "library word");
-	tu_is_ptr(rf->hot.words, &rf->lib, "fallback reader: no fast path");
-	is_u64(rf->lib.seq, GMEM__SEQ_LIB, "  its word holds GMEM__SEQ_LIB");
+	is_int(lib_bit(r), !want,
+	       "reader copies the space's mode (GMEM__SEQ_LIB %s)",
+	       want ? "clear" : "set");
+	is_u64(raw_word(rf), GMEM__SEQ_LIB,
+	       "fallback reader: seq is GMEM__SEQ_LIB, no fast path");
+	is_int(s->atomic->grace.nslots, 1, "one slot registered per space");
 	tu_is_ptr(r->hot.pub, &s->pub, "hot: the space's publication words");
 	tu_is_ptr((void *)&r->hot, (void *)r, "hot fields lead the reader");
 	ok(((uintptr_t)r & (GMEM_CACHE_LINE - 1)) == 0,
@@ -208,12 +221,15 @@ static void test_modes(void)
 	is_int(gmem_reader_enter(rf, &m), 0, "fallback: enter");
 	tu_is_ptr(m, maps[0], "fallback: snapshot");
 	is_u64(slot_word(rf), 1, "fallback: slot word 2*0+1 inside");
+	is_int(lib_bit(rf), 1, "  GMEM__SEQ_LIB kept");
 	is_int(gmem_reader_exit(rf), 0, "fallback: exit");
-	is_u64(slot_word(rf), 2, "fallback: slot word even after");
+	is_u64(raw_word(rf), GMEM__SEQ_LIB | 2,
+	       "fallback: slot word even after, GMEM__SEQ_LIB kept");
 	is_int(gmem_reader_enter(r, &m), 0, "default: enter");
 	tu_is_ptr(m, maps[0], "default: snapshot");
 	is_int(gmem_reader_exit(r), 0, "default: exit");
 	is_int(gmem_reader_free(r), 0, "free reader");
+	is_int(s->atomic->grace.nslots, 0, "  its slot unregistered");
 	is_int(gmem_reader_free(rf), 0, "free fallback reader");
 	gmem_space_free(s);
 	gmem_space_free(f);
@@ -222,7 +238,8 @@ static void test_modes(void)
 	if (gmem_space_new_fixed(&fx, maps[1]) != 0)
 		tap_bail("gmem_space_new_fixed");
 	rx = new_reader(fx);
-	tu_is_ptr(rx->hot.words, &rx->lib, "fixed space: no fast path");
+	is_u64(raw_word(rx), GMEM__SEQ_LIB,
+	       "fixed space: seq is GMEM__SEQ_LIB, no fast path");
 	is_int(gmem__reader_enter_fast(&rx->hot, &m), GMEM__READER_SLOW,
 	       "fixed space: the fast path declines");
 	is_int(gmem_reader_enter(rx, &m), 0, "fixed space: enter");
@@ -238,21 +255,20 @@ static void test_modes(void)
 
 static void test_fast_path(void)
 {
-	struct gmem__slot_words w = { 6, 0 };
-	struct gmem__slot_words lib = { GMEM__SEQ_LIB, 0 };
 	struct gmem__pub p = { maps[2], 41 };
-	struct gmem__reader_hot h = { .words = &w, .pub = &p };
+	struct gmem__reader_hot h = { .w = { 6, 0 }, .pub = &p };
+	struct gmem__slot_words *w = &h.w;
 	const gmem_map *m = NULL;
 
 	diag("inline fast path on a bare struct gmem__reader_hot");
 	is_int(gmem__reader_exit_fast(&h), GMEM__READER_SLOW,
 	       "exit outside a section: slow (the general path says -EINVAL)");
-	is_u64(w.seq, 6, "  and the slot is untouched");
+	is_u64(w->seq, 6, "  and the slot is untouched");
 	is_int(gmem__reader_enter_fast(&h, &m), 0, "enter: handled");
 	tu_is_ptr(m, maps[2], "enter: *map is current");
 	tu_is_ptr(h.map, maps[2], "enter: the section's map recorded");
-	is_u64(w.seq, 2 * 41 + 1, "enter: slot word 2 * epoch + 1");
-	is_u64(w.owner, gmem__thread_ptr(),
+	is_u64(w->seq, 2 * 41 + 1, "enter: slot word 2 * epoch + 1");
+	is_u64(w->owner, gmem__thread_ptr(),
 	       "enter: owner is the thread pointer");
 	/* A publication meanwhile changes nothing for this section. */
 	p.current = maps[3];
@@ -260,28 +276,32 @@ static void test_fast_path(void)
 	m = NULL;
 	is_int(gmem__reader_enter_fast(&h, &m), GMEM__READER_SLOW,
 	       "nested enter (odd slot word): slow");
-	ok(m == NULL && w.seq == 2 * 41 + 1 && h.map == maps[2],
+	ok(m == NULL && w->seq == 2 * 41 + 1 && h.map == maps[2],
 	   "  and changes nothing");
-	h.words = &lib; /* what the library does for a nested section */
+	w->seq |= GMEM__SEQ_LIB; /* what the library does for a nested section */
 	is_int(gmem__reader_exit_fast(&h), GMEM__READER_SLOW,
-	       "inner exit (on the library word): slow");
-	is_u64(lib.seq, GMEM__SEQ_LIB, "  and the library word is untouched");
-	h.words = &w;
+	       "inner exit (GMEM__SEQ_LIB set): slow");
+	is_u64(w->seq, GMEM__SEQ_LIB | (2 * 41 + 1), "  and seq is untouched");
+	w->seq &= ~GMEM__SEQ_LIB;
 	is_int(gmem__reader_exit_fast(&h), 0, "exit: handled");
-	is_u64(w.seq, 2 * 41 + 2, "exit: slot word even, one past");
+	is_u64(w->seq, 2 * 41 + 2, "exit: slot word even, one past");
 	is_int(gmem__reader_enter_fast(&h, &m), 0, "enter after a publication");
 	tu_is_ptr(m, maps[3], "  sees the new map");
-	is_u64(w.seq, 2 * 42 + 1, "  and the new epoch");
+	is_u64(w->seq, 2 * 42 + 1, "  and the new epoch");
 	is_int(gmem__reader_exit_fast(&h), 0, "exit");
-	h.words = &lib;
+	w->seq |= GMEM__SEQ_LIB; /* a reader the library handles */
 	m = NULL;
 	is_int(gmem__reader_enter_fast(&h, &m), GMEM__READER_SLOW,
-	       "library word: enter slow");
-	ok(m == NULL && lib.seq == GMEM__SEQ_LIB && w.seq == 2 * 42 + 2,
+	       "GMEM__SEQ_LIB set: enter slow");
+	ok(m == NULL && w->seq == (GMEM__SEQ_LIB | (2 * 42 + 2)),
 	   "  and nothing changed");
 	is_int(gmem__reader_exit_fast(&h), GMEM__READER_SLOW,
-	       "library word: exit slow too");
-	is_u64(lib.seq, GMEM__SEQ_LIB, "  and nothing changed");
+	       "GMEM__SEQ_LIB set: exit slow too");
+	is_u64(w->seq, GMEM__SEQ_LIB | (2 * 42 + 2), "  and nothing changed");
+	w->seq = GMEM__SEQ_LIB | 1; /* inside, library: exit still slow */
+	is_int(gmem__reader_exit_fast(&h), GMEM__READER_SLOW,
+	       "GMEM__SEQ_LIB set, odd: exit slow");
+	is_u64(w->seq, GMEM__SEQ_LIB | 1, "  and nothing changed");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -293,30 +313,31 @@ static void test_nesting(bool fallback)
 	const char *mn = mode_name(fallback);
 	gmem_space *s = new_space(fallback, maps[0], 0);
 	gmem_reader *r = new_reader(s);
-	struct gmem__slot_words *own = fallback ? &r->lib : &r->slot->w;
 	const gmem_map *m = NULL, *m2 = NULL;
 	gmem_map *ref = NULL;
 	uint64_t v;
 	int i, bad = 0;
 
 	diag("%s: nested sections", mn);
-	tu_is_ptr(r->hot.words, own, "%s: outside, words on the %s", mn,
-		  fallback ? "library word" : "slot");
+	is_int(lib_bit(r), fallback, "%s: outside, GMEM__SEQ_LIB %s", mn,
+	       fallback ? "set" : "clear");
 	is_int(gmem_reader_ref(r, &ref), -EINVAL, "%s: ref outside: -EINVAL",
 	       mn);
 	is_int(gmem_reader_exit(r), -EINVAL, "%s: exit outside: -EINVAL", mn);
 	is_int(gmem_reader_enter(r, &m), 0, "%s: enter", mn);
 	v = slot_word(r);
 	ok(v & 1, "%s: slot word odd inside", mn);
-	tu_is_ptr(r->hot.words, own, "%s: depth 1, words unchanged", mn);
+	is_int(lib_bit(r), fallback, "%s: depth 1, GMEM__SEQ_LIB unchanged",
+	       mn);
 	is_int(gmem_reader_free(r), -EBUSY, "%s: free inside: -EBUSY", mn);
 	is_int(gmem_space_replace(s, maps[1], GMEM_PUBLISH_DEFER), 0,
 	       "%s: publish maps[1] meanwhile", mn);
 	is_int(gmem_reader_enter(r, &m2), 0, "%s: nested enter", mn);
 	tu_is_ptr(m2, m, "%s: nested enter sees the outer snapshot", mn);
-	tu_is_ptr(r->hot.words, &r->lib, "%s: depth 2, words on the library",
-		  mn);
+	is_int(lib_bit(r), 1, "%s: depth 2, GMEM__SEQ_LIB set", mn);
 	is_int(r->depth, 2, "%s: depth 2 counted", mn);
+	is_u64(gmem__grace_scan(&s->atomic->grace), v >> 1,
+	       "%s: the scan finds the section's epoch at depth 2", mn);
 	is_u64(slot_word(r), v, "%s: slot word unchanged by nesting", mn);
 	is_int(gmem_reader_ref(r, &ref), 0, "%s: ref at depth 2", mn);
 	tu_is_ptr(ref, m, "%s:   the outer snapshot", mn);
@@ -332,8 +353,8 @@ static void test_nesting(bool fallback)
 		bad += gmem_reader_exit(r) != 0;
 	is_int(bad, 0, "%s: inner exits back to depth 2", mn);
 	is_int(gmem_reader_exit(r), 0, "%s: exit to depth 1", mn);
-	tu_is_ptr(r->hot.words, own, "%s: depth 1, words back on the %s", mn,
-		  fallback ? "library word" : "slot");
+	is_int(lib_bit(r), fallback, "%s: depth 1, GMEM__SEQ_LIB %s again", mn,
+	       fallback ? "set" : "clear");
 	is_u64(slot_word(r), v, "%s: slot word still odd", mn);
 	is_int(gmem_reader_ref(r, &ref), 0, "%s: ref at depth 1", mn);
 	tu_is_ptr(ref, m, "%s:   the outer snapshot", mn);
@@ -400,7 +421,7 @@ static void test_owner(bool fallback)
 	ok(!gmem__grace_self_inside(&s->atomic->grace),
 	   "%s: outside: not inside", mn);
 	is_int(gmem_reader_enter(r, &m), 0, "%s: enter", mn);
-	is_u64(__atomic_load_n(&r->slot->w.owner, __ATOMIC_RELAXED),
+	is_u64(__atomic_load_n(&r->hot.w.owner, __ATOMIC_RELAXED),
 	       gmem__thread_ptr(), "%s: owner word is our thread pointer", mn);
 	ok(gmem__grace_self_inside(&s->atomic->grace), "%s: inside", mn);
 	is_int(gmem_space_replace(s, maps[1], GMEM_PUBLISH_WAIT), -EDEADLK,
@@ -427,7 +448,7 @@ static void test_owner(bool fallback)
 		ok(p.self_inside, "%s: the peer sees itself inside", mn);
 		ok(!gmem__grace_self_inside(&s->atomic->grace),
 		   "%s: we are not inside", mn);
-		is_u64(__atomic_load_n(&p.r->slot->w.owner, __ATOMIC_RELAXED),
+		is_u64(__atomic_load_n(&p.r->hot.w.owner, __ATOMIC_RELAXED),
 		       p.tp, "%s: owner word is the peer's thread pointer",
 		       mn);
 		ok(p.tp != gmem__thread_ptr(), "%s: threads differ", mn);
@@ -448,7 +469,7 @@ static void test_owner(bool fallback)
 	}
 	/* The reader came back to this thread: the owner follows it. */
 	is_int(gmem_reader_enter(r, &m), 0, "%s: enter again here", mn);
-	is_u64(__atomic_load_n(&r->slot->w.owner, __ATOMIC_RELAXED),
+	is_u64(__atomic_load_n(&r->hot.w.owner, __ATOMIC_RELAXED),
 	       gmem__thread_ptr(), "%s: owner follows the reader", mn);
 	is_int(gmem_space_synchronize(s), -EDEADLK, "%s: -EDEADLK again", mn);
 	is_int(gmem_reader_exit(r), 0, "%s: exit", mn);
@@ -726,17 +747,18 @@ static void test_waiters(bool fallback)
 	}
 }
 
-/* Readers in several chunks: the scan takes the minimum over all. */
-static void test_chunks(bool fallback)
+/* More readers than the registry's first arrays held (8, 16, 32): the
+ * scan takes the minimum over all. */
+static void test_registry(bool fallback)
 {
 	const char *mn = mode_name(fallback);
-	enum { N = GMEM_SLOTS_PER_CHUNK + 3 };
+	enum { N = 32 + 3 };
 	gmem_space *s = new_space(fallback, maps[0], 0);
 	gmem_reader *rs[N];
 	const gmem_map *m;
 	int i;
 
-	diag("%s: scans cover every chunk", mn);
+	diag("%s: scans cover every registered slot", mn);
 	for (i = 0; i < N; i++)
 		rs[i] = new_reader(s);
 	is_u64(gmem__grace_scan(&s->atomic->grace), UINT64_MAX,
@@ -749,11 +771,11 @@ static void test_chunks(bool fallback)
 	       "%s: pub 2", mn);
 	is_int(gmem_reader_enter(rs[0], &m), 0, "%s: first reader enters", mn);
 	is_u64(gmem__grace_scan(&s->atomic->grace), 1,
-	       "%s: the scan finds epoch 1 in chunk 2", mn);
+	       "%s: the scan finds epoch 1 on the last slot", mn);
 	is_u64(pending_of(s), 1, "%s: map 1 kept for it", mn);
 	is_int(gmem_reader_exit(rs[N - 1]), 0, "%s: it exits", mn);
 	is_u64(gmem__grace_scan(&s->atomic->grace), 2,
-	       "%s: now epoch 2 in chunk 1", mn);
+	       "%s: now epoch 2 on the first", mn);
 	is_u64(pending_of(s), 0, "%s: freed", mn);
 	is_int(gmem_reader_exit(rs[0]), 0, "%s: exit", mn);
 	for (i = 0; i < N; i++)
@@ -935,7 +957,7 @@ int main(void)
 		test_exact(fallback);
 		test_ring(fallback);
 		test_waiters(fallback);
-		test_chunks(fallback);
+		test_registry(fallback);
 		test_spares(fallback);
 	}
 	fixture_teardown();

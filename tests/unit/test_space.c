@@ -1543,32 +1543,39 @@ static void test_retired(void)
 }
 
 /* ------------------------------------------------------------------------ */
-/* More readers than one chunk of grace slots                                */
+/* Many readers: the grace registry grows and shrinks                       */
 /* ------------------------------------------------------------------------ */
 
 /*
- * An atomic space keeps its readers' slots in chunks of
- * GMEM_SLOTS_PER_CHUNK (CHUNK, 32), linked as readers appear.  NREADERS
- * readers fill three chunks (32 + 32 + 6 with CHUNK 32); readers
- * CHUNK..2*CHUNK-1 live in the second chunk and the last 6 in the third.  The checks below hold a section open only on a
- * reader of a later chunk, so a writer that scanned the first chunk alone
- * would free a map a reader still uses, or wait for itself forever (the
- * SIGALRM watchdog turns that into a failure).
+ * An atomic space registers each reader's slot (in the reader) in an
+ * array that doubles as readers appear (8, 16, 32, 64, 128) and loses an
+ * entry, swapped with the last, as a reader goes.  NREADERS readers come
+ * in three groups of CHUNK: group 2 registered after the array outgrew 32
+ * entries, group 3 after it outgrew 64.  The checks below hold a section
+ * open only on a reader of a later group, so a writer that scanned only
+ * the first entries, or an array from before it grew, would free a map a
+ * reader still uses, or wait for itself forever (the SIGALRM watchdog
+ * turns that into a failure).
  */
-#define CHUNK GMEM_SLOTS_PER_CHUNK
+#define CHUNK 32
 #define NREADERS (2 * CHUNK + 6)
-#define IN_CHUNK2 (CHUNK + 8)	  /* a reader in the second chunk */
-#define IN_CHUNK3 (2 * CHUNK + 2) /* a reader in the third chunk */
+#define IN_CHUNK2 (CHUNK + 8)	  /* a reader of group 2 */
+#define IN_CHUNK3 (2 * CHUNK + 2) /* a reader of group 3 */
 
-/* White-box views of the grace slots. */
+/* White-box views of the grace registry. */
 static const void *slot_of(const gmem_reader *r)
 {
-	return r->slot;
+	return &r->hot.w;
 }
 
 static size_t nslots_of(gmem_space *s)
 {
 	return s->atomic->grace.nslots;
+}
+
+static uint64_t seq_of(const gmem_reader *r)
+{
+	return __atomic_load_n(&r->hot.w.seq, __ATOMIC_ACQUIRE);
 }
 
 /* A thread that enters a section on a reader it is given. */
@@ -1627,13 +1634,13 @@ static size_t pending_of(gmem_space *s)
 static void test_many_readers(void)
 {
 	gmem_reader *rs[NREADERS];
-	const void *slots[NREADERS], *freed[NREADERS];
+	const void *slots[NREADERS];
 	gmem_space *s = NULL;
 	const gmem_map *m = NULL, *m2 = NULL;
 	size_t i, j, nfreed = 0;
 	bool all;
 
-	diag("%d readers: three chunks of %d grace slots", NREADERS, CHUNK);
+	diag("%d readers: three groups of %d grace slots", NREADERS, CHUNK);
 	alarm(30); /* a writer waiting for itself must not hang the run */
 	if (gmem_space_new_atomic(&s, map1, 0) != 0)
 		tap_bail("gmem_space_new_atomic");
@@ -1648,12 +1655,12 @@ static void test_many_readers(void)
 				all = false;
 	}
 	ok(all, "%d readers, %d distinct slots", NREADERS, NREADERS);
-	is_int(nslots_of(s), 3 * CHUNK, "three chunks of slots");
+	is_int(nslots_of(s), NREADERS, "every slot registered");
 	ok(all_see(rs, NREADERS, map1), "every reader enters and sees map1");
 
-	/* A reader in the second chunk, alone inside. */
+	/* A reader in the second group, alone inside. */
 	is_int(gmem_reader_enter(rs[IN_CHUNK2], &m), 0,
-	       "reader %d (chunk 2) enters", IN_CHUNK2);
+	       "reader %d (group 2) enters", IN_CHUNK2);
 	tu_is_ptr(m, map1, "reader %d sees map1", IN_CHUNK2);
 	is_int(map_refs(map1), 2, "map1: the fixture's and the space's refs");
 	is_int(gmem_space_replace(s, map2, GMEM_PUBLISH_DEFER), 0,
@@ -1668,9 +1675,9 @@ static void test_many_readers(void)
 	   "every other reader sees map2");
 	is_int(pending_of(s), 1, "map1 still pending after their sections");
 	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_WAIT), -EDEADLK,
-	       "WAIT while our chunk-2 reader is inside -> -EDEADLK");
+	       "WAIT while our group-2 reader is inside -> -EDEADLK");
 	is_int(gmem_space_synchronize(s), -EDEADLK,
-	       "synchronize while our chunk-2 reader is inside -> -EDEADLK");
+	       "synchronize while our group-2 reader is inside -> -EDEADLK");
 	tu_is_ptr(cur_of(s), map2, "-EDEADLK published nothing");
 	is_int(gmem_reader_free(rs[IN_CHUNK2]), -EBUSY,
 	       "free reader %d inside its section -> -EBUSY", IN_CHUNK2);
@@ -1679,9 +1686,9 @@ static void test_many_readers(void)
 	is_int(pending_of(s), 0, "reclaim after the exit: nothing pending");
 	is_int(map_refs(map1), 1, "map1's retired reference dropped");
 
-	/* A reader in the third chunk; two retired maps. */
+	/* A reader in the third group; two retired maps. */
 	is_int(gmem_reader_enter(rs[IN_CHUNK3], &m), 0,
-	       "reader %d (chunk 3) enters", IN_CHUNK3);
+	       "reader %d (group 3) enters", IN_CHUNK3);
 	tu_is_ptr(m, map2, "reader %d sees map2", IN_CHUNK3);
 	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_DEFER), 0,
 	       "DEFER replace by map1");
@@ -1714,26 +1721,26 @@ static void test_many_readers(void)
 	ok(all, "all %d readers inside at once, on map2", NREADERS);
 	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_DEFER), 0,
 	       "DEFER replace by map1 with all inside");
-	/* Leave in a mixed order: chunk 1, chunk 3, chunk 2 but IN_CHUNK2. */
+	/* Leave in a mixed order: group 1, group 3, group 2 but IN_CHUNK2. */
 	all = true;
 	for (i = 0; i < CHUNK; i++)
 		all = all && gmem_reader_exit(rs[i]) == 0;
 	for (i = 2 * CHUNK; i < NREADERS; i++)
 		all = all && gmem_reader_exit(rs[i]) == 0;
-	ok(all, "chunks 1 and 3 exit");
-	is_int(pending_of(s), 1, "map2 pending for chunk 2");
+	ok(all, "groups 1 and 3 exit");
+	is_int(pending_of(s), 1, "map2 pending for group 2");
 	all = true;
 	for (i = 2 * CHUNK - 1; i >= CHUNK; i--)
 		if (i != IN_CHUNK2)
 			all = all && gmem_reader_exit(rs[i]) == 0;
-	ok(all, "chunk 2 exits, all but reader %d", IN_CHUNK2);
+	ok(all, "group 2 exits, all but reader %d", IN_CHUNK2);
 	is_int(pending_of(s), 1, "map2 pending for reader %d alone", IN_CHUNK2);
 	is_int(gmem_reader_exit(rs[IN_CHUNK2]), 0, "reader %d exits",
 	       IN_CHUNK2);
 	is_int(pending_of(s), 0, "map2 dropped");
 	tu_is_ptr(cur_of(s), map1, "map1 is current");
 
-	/* A WAIT writer thread waits for a section in the second chunk. */
+	/* A WAIT writer thread waits for a section in the second group. */
 	{
 		struct rholder rh;
 		struct wwriter w;
@@ -1777,66 +1784,71 @@ static void test_many_readers(void)
 		is_int(map_refs(map1), 1, "map1 dropped by the WAIT writer");
 	}
 
-	/* Free the odd readers, highest first, and make as many new ones:
-	 * they take exactly the freed slots, no new chunk. */
+	/* Free the odd readers, highest first, while the last even reader
+	 * is inside: freeing reader NREADERS - 3 moves its entry into that
+	 * slot's place, and it must still hold its map back. */
+	is_int(gmem_reader_enter(rs[NREADERS - 2], &m), 0,
+	       "reader %d (registered last but one) enters", NREADERS - 2);
 	all = true;
 	for (i = NREADERS; i-- > 0;)
 		if (i & 1) {
-			freed[nfreed++] = slots[i];
+			nfreed++;
 			all = all && gmem_reader_free(rs[i]) == 0;
 			rs[i] = NULL;
 		}
 	ok(all, "%zu odd readers freed", nfreed);
+	is_int(nslots_of(s), NREADERS - nfreed, "their slots unregistered");
+	tu_is_ptr(m, map2, "  on map2");
+	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_DEFER), 0,
+	       "DEFER replace by map1");
+	is_int(pending_of(s), 1, "map2 pending for the moved entry's reader");
+	is_int(gmem_space_synchronize(s), -EDEADLK,
+	       "synchronize sees the moved entry is ours -> -EDEADLK");
+	is_int(gmem_reader_exit(rs[NREADERS - 2]), 0, "it exits");
+	is_int(pending_of(s), 0, "map2's retired reference dropped");
+	is_int(gmem_space_replace(s, map2, GMEM_PUBLISH_DEFER), 0,
+	       "DEFER replace by map2 again");
+	is_int(pending_of(s), 0, "nobody inside: map1 dropped at once");
 	all = true;
 	for (i = 1; i < NREADERS; i += 2) {
-		bool found = false;
-
 		if (gmem_reader_new(&rs[i], s) != 0)
 			tap_bail("gmem_reader_new");
 		slots[i] = slot_of(rs[i]);
-		for (j = 0; j < nfreed; j++)
-			if (freed[j] == slots[i]) {
-				found = true;
-				freed[j] = NULL; /* each freed slot once */
-			}
-		all = all && found;
-		/* The slot's counter keeps counting for its new owner: even
-		 * (outside) and past the old owner's sections. */
-		{
-			uint64_t v = __atomic_load_n(&rs[i]->slot->w.seq,
-						     __ATOMIC_ACQUIRE);
-
-			all = all && v != 0 && (v & 1) == 0;
-		}
+		/* A new reader starts outside a section. */
+		all = all && (seq_of(rs[i]) & 1) == 0;
+		for (j = 0; j < NREADERS; j++)
+			if (j != i && rs[j] && slot_of(rs[j]) == slots[i])
+				all = false;
 	}
-	ok(all, "new readers reuse exactly the freed slots, counters kept");
-	is_int(nslots_of(s), 3 * CHUNK, "still three chunks");
+	ok(all, "new readers start outside, on slots of their own");
+	is_int(nslots_of(s), NREADERS, "every slot registered again");
 	ok(all_see(rs, NREADERS, map2), "old and new readers see map2");
 	is_int(gmem_reader_enter(rs[IN_CHUNK2 + 1], &m), 0,
-	       "new reader %d (reused slot, chunk 2) enters", IN_CHUNK2 + 1);
+	       "new reader %d (registered last) enters", IN_CHUNK2 + 1);
 	is_int(gmem_space_replace(s, map1, GMEM_PUBLISH_DEFER), 0,
 	       "DEFER replace by map1");
-	is_int(pending_of(s), 1, "map2 pending for the reused slot's reader");
+	is_int(pending_of(s), 1, "map2 pending for the new reader");
 	is_int(gmem_reader_exit(rs[IN_CHUNK2 + 1]), 0, "it exits");
 	is_int(pending_of(s), 0, "map2 dropped");
 
-	/* A chunk emptied entirely, then refilled: still three chunks. */
+	/* A group freed entirely, then made again. */
 	all = true;
 	for (i = CHUNK; i < 2 * CHUNK; i++) {
 		all = all && gmem_reader_free(rs[i]) == 0;
 		rs[i] = NULL;
 	}
-	ok(all, "every reader of chunk 2 freed");
+	ok(all, "every reader of group 2 freed");
+	is_int(nslots_of(s), NREADERS - CHUNK, "their slots unregistered");
 	all = true;
 	for (i = CHUNK; i < 2 * CHUNK; i++)
 		all = all && gmem_reader_new(&rs[i], s) == 0;
 	ok(all && all_see(rs, NREADERS, map1),
-	   "chunk 2 refilled, every reader sees map1");
-	is_int(nslots_of(s), 3 * CHUNK, "no fourth chunk");
+	   "group 2 made again, every reader sees map1");
+	is_int(nslots_of(s), NREADERS, "every slot registered");
 	alarm(0);
 
 	/* The space lives until its last reader goes; free in a mixed
-	 * order: the creator's reference, chunk 2, chunk 3, chunk 1. */
+	 * order: the creator's reference, group 2, group 3, group 1. */
 	is_int(map_refs(map1), 2, "map1: the fixture's and the space's refs");
 	gmem_space_free(s);
 	all = true;
@@ -1845,11 +1857,11 @@ static void test_many_readers(void)
 	for (i = NREADERS; i-- > 2 * CHUNK;)
 		all = all && gmem_reader_free(rs[i]) == 0;
 	ok(all && all_see(rs, CHUNK, map1),
-	   "chunks 2 and 3 freed, chunk 1 still works");
+	   "groups 2 and 3 freed, group 1 still works");
 	is_int(map_refs(map1), 2, "the space still holds map1");
 	for (i = 0; i < CHUNK; i++)
 		all = all && gmem_reader_free(rs[i]) == 0;
-	ok(all, "chunk 1 freed");
+	ok(all, "group 1 freed");
 	is_int(map_refs(map1), 1, "the last reader destroyed the space");
 }
 
