@@ -4,10 +4,10 @@
  *
  * Each reader's first cache line holds its slot (struct gmem__slot_words,
  * gmem.h), registered with the space's registry while the reader lives.
- * Its sequence word (GMEM__SEQ_LIB bit aside) is even
- * outside a section and 2e+1 inside one, where e is the space's publication
- * count (epoch) the reader loaded as it entered: a lower bound on the epoch
- * of the map the section uses.  A retired map carries the number of the
+ * Its sequence word (the GMEM__SEQ_LIB bit aside) is even outside a
+ * section and 2e+1 inside one, where e is the space's publication count
+ * (epoch) the reader loaded as it entered: a lower bound on the epoch of
+ * the map the section uses.  A retired map carries the number of the
  * publication that retired it, j; it is freed once a scan of the slots
  * (after a barrier that follows that publication) finds no odd word 2e+1
  * with e < j.  The memory-ordering argument is in grace.c.
