@@ -1748,6 +1748,7 @@ struct gmem__map_hot {
 	uint32_t step;
 	uint32_t reserved;
 	size_t count;
+	uint64_t key1; /* starts[1] (UINT64_MAX below two regions), in line 0 */
 };
 #define GMEM__MAP_SLOTS 128 /* offset of slots[] in a map */
 #define GMEM__SMALL_MAP 4   /* most regions searched by comparing all keys */
@@ -1791,9 +1792,10 @@ gmem__map_slot(const struct gmem__map_hot *h, uint64_t gpa)
 		return slots;
 	/* Two regions, RAM below and above a PCI hole, are the common
 	 * case: one compare (W1 at R=2 1.6 -> 1.3 ns, W6c at R=1, whose
-	 * writer alternates one and two regions, 1.21x -> 1.09x W6a). */
+	 * writer alternates one and two regions, 1.21x -> 1.09x W6a), with
+	 * the key in the line that holds count (W6c 1.13x -> 1.09x). */
 	if (h->count == 2)
-		return &slots[(uint32_t)(h->starts[1] <= gpa)];
+		return &slots[(uint32_t)(h->key1 <= gpa)];
 	if (h->count <= GMEM__SMALL_MAP) {
 		/* Three or four regions: three compares, no dependent
 		 * loads. */

@@ -73,6 +73,10 @@ struct gmem_map {
 
 /* gmem.h's lookup finds slots[] at a fixed offset; map_alloc() puts it
  * there. */
+/* The two-region lookup reads count and key1 from one line. */
+_Static_assert(offsetof(struct gmem_map, hot.key1) + 8 <= 64 &&
+		       offsetof(struct gmem_map, hot.count) < 64,
+	       "count and key1 share the map's first cache line");
 _Static_assert(sizeof(struct gmem_map) <= GMEM__MAP_SLOTS &&
 		       GMEM__MAP_SLOTS % 64 == 0,
 	       "struct gmem_map fits below GMEM__MAP_SLOTS");

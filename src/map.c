@@ -236,6 +236,7 @@ static uint32_t index_build(struct gmem_map *m, bool diff)
 	uint64_t b, nb = m->hot.nbuckets, sh = m->hot.shift;
 
 	SET(diff, m->hot.base, n ? k[0] : 0);
+	SET(diff, m->hot.key1, n >= 2 ? k[1] : UINT64_MAX);
 	SET(diff, bucket[0], 0);
 	if (n < 2)
 		return 0;
@@ -297,6 +298,7 @@ static int map_finish(struct gmem_map **mp, struct build *b)
 		memcpy((uint32_t *)(uintptr_t)big->hot.bucket, m->hot.bucket,
 		       m->hot.nbuckets * sizeof(uint32_t));
 		big->hot.base = m->hot.base;
+		big->hot.key1 = m->hot.key1;
 		free(m); /* the region references moved to big */
 		*mp = m = big;
 		diff = false;

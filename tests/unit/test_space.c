@@ -2340,6 +2340,64 @@ static void test_recycled(void)
 	is_int((int)bad, 0, "and ours alone once the space is gone");
 }
 
+/*
+ * Two-region maps in recycled memory: the space holds {A} and the writer
+ * adds and removes B (above A) or Z (below A) in turn, so a spare that held
+ * {A, B} is rebuilt as {Z, A} and back, with the same count and another
+ * second key (the lookup reads it from the map's first cache line).  Every
+ * snapshot must find each region at its first and last byte, and nothing
+ * in the holes around them.
+ */
+static void test_recycled_two(void)
+{
+	const uint64_t gpa_z = GPA_A - 0x8000, len_z = 0x1000;
+	gmem_region *z = mk_region(gpa_z, len_z, 0x5a);
+	gmem_space *s = NULL;
+	gmem_reader *r;
+	const gmem_map *m;
+	unsigned i, bad = 0, twos = 0;
+
+	diag("two-region maps rebuilt in recycled memory");
+	if (gmem_space_new_atomic(&s, map1, 2) != 0)
+		tap_bail("gmem_space_new_atomic");
+	r = new_reader(s);
+	for (i = 0; i < 64; i++) {
+		bool upper = (i / 2) % 2 == 0, add = i % 2 == 0;
+		uint64_t gpa = upper ? GPA_B : gpa_z;
+		uint64_t len = upper ? LEN_B : len_z;
+		uint8_t seed = upper ? 0xb0 : 0x5a, v = 0;
+		int err;
+
+		do {
+			err = add ? gmem_space_insert(s, upper ? reg_b : z,
+						      GMEM_PUBLISH_DEFER)
+				  : gmem_space_remove(s, gpa, len, NULL,
+						      GMEM_PUBLISH_DEFER);
+			if (err == -EBUSY && gmem_space_reclaim(s, NULL) != 0)
+				break;
+		} while (err == -EBUSY);
+		if (err || gmem_reader_enter(r, &m) != 0) {
+			bad++;
+			continue;
+		}
+		twos += gmem_map_count(m) == 2;
+		bad += !reads_pattern(m, GPA_A, 0xa0) ||
+		       !reads_pattern(m, GPA_A + LEN_A - 1, 0xa0);
+		bad += add != (reads_pattern(m, gpa, seed) &&
+			       reads_pattern(m, gpa + len - 1, seed));
+		bad += gmem_read_u8(m, GPA_A + LEN_A, &v) != -EFAULT ||
+		       gmem_read_u8(m, GPA_A - 1, &v) != -EFAULT ||
+		       gmem_read_u8(m, gpa + len, &v) != -EFAULT ||
+		       gmem_read_u8(m, gpa_z - 1, &v) != -EFAULT;
+		bad += gmem_reader_exit(r) != 0;
+	}
+	is_int((int)twos, 32, "32 snapshots of two regions");
+	is_int((int)bad, 0, "each finds both regions, and nothing in holes");
+	gmem_reader_free(r);
+	gmem_space_free(s);
+	gmem_region_free(z);
+}
+
 int main(void)
 {
 	double t0 = now_s();
@@ -2356,6 +2414,7 @@ int main(void)
 	test_edeadlk();
 	test_retired();
 	test_recycled();
+	test_recycled_two();
 	test_many_readers();
 	test_cross_thread();
 	test_current();
