@@ -1906,7 +1906,8 @@ struct gmem__slot_words {
  * when an outermost section may end inline.  A reader that the library
  * must handle (nested sections, other kinds of space, the fallback
  * protocol) has GMEM__SEQ_LIB set in its seq, which fails both tests;
- * scans ignore that bit (epochs never reach it).
+ * scans ignore that bit.  Epochs would reach it after 2^62 publications:
+ * centuries at any rate a writer can publish.
  */
 #define GMEM__SEQ_BUSY (((uint64_t)1 << 63) | 1)
 #define GMEM__SEQ_LIB ((uint64_t)1 << 63)

@@ -25,7 +25,7 @@
  *       fallback: none
  *   S   v = load(slot.seq) for every slot     asym: acquire; fallback: seq_cst
  *       F = min over odd v of (v - 1) / 2 (UINT64_MAX if none is odd),
-       GMEM__SEQ_LIB masked off
+ *       GMEM__SEQ_LIB masked off
  *   W frees the maps retired with numbers j <= F (WAIT and synchronize
  *   repeat S until F reaches their number).
  * One B covers every map retired before it and one S, reading each slot
@@ -69,9 +69,12 @@
  *     (b) E1 precedes S: S reads E1 or a later store.
  * Proof of the claim.  By Lemma 2, S reads E1 or later.  If it reads E1,
  * its value is 2e+1 with e < j (Lemma 1), so F < j and the map is kept.
- * If it reads a later store, that is X or a store R's thread sequenced
- * after X; every such store is a release and S an acquire, so X
- * happens-before S, which is sequenced before the free.  Every scan that
+ * The only stores between E1 and X are nested sections setting and
+ * clearing GMEM__SEQ_LIB: masked, they read as E1 does.  Any other later
+ * store is X or a store that X happens-before (by the same thread, or by
+ * the reader's next thread after the hand-off the API requires); every
+ * such store is a release and S an acquire, so X happens-before S, which
+ * is sequenced before the free.  Every scan that
  * can free the map re-reads the slot and decides again in the same way.
  * A slot must of course be scanned while it can hold such an E1.  A scan
  * holds the registry lock.  A reader registered after the scan unlocked
@@ -125,6 +128,7 @@ GMEM_INTERNAL int gmem__grace_init(struct gmem_grace *g)
 	g->slots = NULL;
 	g->nslots = 0;
 	g->cap = 0;
+	g->sealed = false;
 	g->asym = gmem__membarrier_usable();
 	return 0;
 }
@@ -134,7 +138,7 @@ GMEM_INTERNAL int gmem__grace_use_fallback(struct gmem_grace *g)
 	int err = 0;
 
 	pthread_mutex_lock(&g->lock);
-	if (g->nslots)
+	if (g->sealed)
 		err = -EBUSY;
 	else
 		g->asym = false;
@@ -166,6 +170,7 @@ GMEM_INTERNAL int gmem__grace_add(struct gmem_grace *g,
 		g->cap = cap;
 	}
 	g->slots[g->nslots++] = w;
+	g->sealed = true;
 	pthread_mutex_unlock(&g->lock);
 	return 0;
 }

@@ -36,10 +36,12 @@ struct gmem_grace {
 	 * true: readers order their enter with a compiler barrier only and
 	 * the writer issues membarrier(2) before it scans (asymmetric);
 	 * false: readers use seq_cst and the writer nothing (fallback, when
-	 * membarrier is unavailable or under ThreadSanitizer).  Fixed at
-	 * creation; each reader copies it.
+	 * membarrier is unavailable or under ThreadSanitizer).  Fixed once
+	 * the first reader registers (sealed); each reader copies it, and
+	 * writers read it without the lock.
 	 */
 	bool asym;
+	bool sealed; /* a reader has registered: asym never changes again */
 };
 
 GMEM_INTERNAL int gmem__grace_init(struct gmem_grace *g);
@@ -76,9 +78,10 @@ GMEM_INTERNAL void gmem__grace_wait(struct gmem_grace *g, uint64_t epoch);
 GMEM_INTERNAL bool gmem__grace_self_inside(struct gmem_grace *g);
 
 /*
- * Test hook: switch a registry that has no slot yet to the fallback
- * (seq_cst) protocol, even where membarrier works; -EBUSY once readers
- * exist (they copied the mode).  Only reachable by tests that compile the
+ * Test hook: switch a registry that never had a slot to the fallback
+ * (seq_cst) protocol, even where membarrier works; -EBUSY once any reader
+ * has registered (readers copied the mode, writers read it unlocked), even
+ * after every reader is gone.  Only reachable by tests that compile the
  * library sources in (the symbol is hidden otherwise).
  */
 GMEM_INTERNAL int gmem__grace_use_fallback(struct gmem_grace *g);

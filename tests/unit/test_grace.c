@@ -230,6 +230,9 @@ static void test_modes(void)
 	is_int(gmem_reader_exit(r), 0, "default: exit");
 	is_int(gmem_reader_free(r), 0, "free reader");
 	is_int(s->atomic->grace.nslots, 0, "  its slot unregistered");
+	is_int(gmem__grace_use_fallback(&s->atomic->grace), -EBUSY,
+	       "no switch after the last reader is gone either");
+	is_int(s->atomic->grace.asym, want, "  and the mode stays");
 	is_int(gmem_reader_free(rf), 0, "free fallback reader");
 	gmem_space_free(s);
 	gmem_space_free(f);

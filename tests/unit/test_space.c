@@ -2355,7 +2355,9 @@ static void test_recycled_two(void)
 	gmem_space *s = NULL;
 	gmem_reader *r;
 	const gmem_map *m;
-	unsigned i, bad = 0, twos = 0;
+	const void *two_at[64] = { NULL }; /* two-region snapshots' memory */
+	bool two_upper[64] = { false };
+	unsigned i, j, bad = 0, twos = 0, crossed = 0;
 
 	diag("two-region maps rebuilt in recycled memory");
 	if (gmem_space_new_atomic(&s, map1, 2) != 0)
@@ -2380,7 +2382,21 @@ static void test_recycled_two(void)
 			bad++;
 			continue;
 		}
-		twos += gmem_map_count(m) == 2;
+		if (gmem_map_count(m) == 2) {
+			const struct gmem__map_hot *h =
+				&((const struct gmem_map *)m)->hot;
+
+			bad += h->key1 != h->starts[1];
+			/* The same memory held the other layout before. */
+			for (j = 0; j < twos; j++)
+				if (two_at[j] == (const void *)m &&
+				    two_upper[j] != upper) {
+					crossed++;
+					break;
+				}
+			two_at[twos] = m;
+			two_upper[twos++] = upper;
+		}
 		bad += !reads_pattern(m, GPA_A, 0xa0) ||
 		       !reads_pattern(m, GPA_A + LEN_A - 1, 0xa0);
 		bad += add != (reads_pattern(m, gpa, seed) &&
@@ -2392,6 +2408,8 @@ static void test_recycled_two(void)
 		bad += gmem_reader_exit(r) != 0;
 	}
 	is_int((int)twos, 32, "32 snapshots of two regions");
+	ok(crossed > 0, "%u of them in memory that held the other layout",
+	   crossed);
 	is_int((int)bad, 0, "each finds both regions, and nothing in holes");
 	gmem_reader_free(r);
 	gmem_space_free(s);
