@@ -84,6 +84,10 @@
 #define MIN_SECTIONS 1000u
 #define SYNC_EVERY 64u
 #define REOPEN_EVERY 1000u
+/* Idle readers made and freed at each reopen: with the default three
+ * readers the grace registry grows past 16 entries and shrinks while the
+ * writer scans it. */
+#define IDLE_READERS 6u
 #define YIELD_MASK 63u
 
 static uint64_t page;
@@ -525,6 +529,24 @@ static void reader_section(struct reader *rd, gmem_reader *r)
 	gmem_map_free(ref);
 }
 
+/* Register IDLE_READERS readers, then free them oldest first, so the
+ * registry's swap-with-last removal moves live entries. */
+static int idle_readers(void)
+{
+	gmem_reader *idle[IDLE_READERS];
+	unsigned k, n;
+	int e = 0;
+
+	for (n = 0; n < IDLE_READERS && !e; n++)
+		e = gmem_reader_new(&idle[n], space);
+	if (e)
+		n--;
+	for (k = 0; k < n; k++)
+		if (gmem_reader_free(idle[k]) != 0 && !e)
+			e = -EBUSY;
+	return e;
+}
+
 static void *reader_main(void *arg)
 {
 	struct reader *rd = arg;
@@ -549,6 +571,8 @@ static void *reader_main(void *arg)
 			r = NULL;
 			if (!e)
 				e = gmem_reader_new(&r, space);
+			if (!e)
+				e = idle_readers();
 			if (e) {
 				fail(&rd->f, "reopen: %d", e);
 				return NULL;
