@@ -63,25 +63,6 @@ static uint64_t take_flags(const struct gmem__dirty *d, uint64_t i, unsigned n,
 	return bits;
 }
 
-/* The flags' base (GMEM__SLOT_BASE) must have no bits below it, and must
- * not be 0, which means "no log". */
-#define SLOT_BASE_ALIGN ((size_t)(~GMEM__SLOT_BASE + 1))
-
-/*
- * Where in storage (2 * SLOT_BASE_ALIGN bytes longer than the flags) the
- * flags go: flags - first_frame, computed modulo 2^64 as the write paths
- * do, must be a non-zero multiple of SLOT_BASE_ALIGN.
- */
-static uint8_t *flags_placed(uint8_t *storage, uint64_t first_frame)
-{
-	uintptr_t at = (uintptr_t)storage;
-	uintptr_t skew = ((uintptr_t)first_frame - at) & (SLOT_BASE_ALIGN - 1);
-
-	if (at + skew - (uintptr_t)first_frame == 0)
-		skew += SLOT_BASE_ALIGN;
-	return storage + skew;
-}
-
 GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 				  uint64_t last, uint64_t page_size)
 {
@@ -115,7 +96,7 @@ GMEM_INTERNAL int gmem__dirty_new(struct gmem_dirty **out, uint64_t gpa,
 	d->bytes = bytes;
 	d->hot.shift = shift;
 	d->hot.first_frame = gpa >> shift;
-	d->hot.flags = flags_placed((uint8_t *)d->storage, gpa >> shift);
+	d->hot.flags = gmem__flags_placed((uint8_t *)d->storage, gpa >> shift);
 	d->nbits = nbits;
 	d->nwords = (size_t)nwords;
 	/* The flags are zero-filled by mmap, which is their initial value. */

@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "gmem.h"
+#include "dirty.h"
 #include "tap.h"
 #include "unit/testutil.h"
 
@@ -1393,6 +1394,50 @@ static void test_small_pages(void)
 	   "%d mismatches)", runs, bad);
 }
 
+/*
+ * Where a log's flags go (src/dirty.h): flags - first_frame must be a
+ * non-zero multiple of SLOT_BASE_ALIGN (0 would read as "no log" and every
+ * mark would be lost), and the flags must stay within the 2 *
+ * SLOT_BASE_ALIGN bytes of slack after the storage's start.  Pure
+ * arithmetic, so any address will do; first_frame equal to the storage
+ * address is the one case that needs the second step.
+ */
+static void test_flags_placed(void)
+{
+	const uint64_t a = SLOT_BASE_ALIGN;
+	const uintptr_t at[] = { 0x1000, 0x7f12345678c8, 0x10, 0x7ffffffff000 };
+	size_t i, j, bad = 0, n = 0;
+
+	diag("placement of the flags in a log's storage");
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		const uint64_t frames[] = { 0, 1, at[i], at[i] + 1, at[i] - 1,
+					    at[i] + a, at[i] - a, at[i] + a - 1,
+					    UINT64_MAX, UINT64_MAX - a + 1,
+					    0x123456789abcdef1u };
+
+		for (j = 0; j < sizeof(frames) / sizeof(frames[0]); j++) {
+			uint8_t *s = (uint8_t *)at[i];
+			uintptr_t p = (uintptr_t)gmem__flags_placed(s, frames[j]);
+			uintptr_t base = p - (uintptr_t)frames[j];
+
+			n++;
+			if (p - at[i] >= 2 * a || base == 0 ||
+			    (base & (a - 1)) != 0) {
+				diag("  storage %#" PRIxPTR " frame %#" PRIx64
+				     ": flags at %#" PRIxPTR, at[i], frames[j],
+				     p);
+				bad++;
+			}
+		}
+		tu_is_ptr(gmem__flags_placed((uint8_t *)at[i], at[i]),
+			  (uint8_t *)at[i] + a,
+			  "frame == storage %#" PRIxPTR ": flags one step on",
+			  at[i]);
+	}
+	is_int((int)bad, 0, "%zu placements: base non-zero, aligned, in the "
+	       "slack", n);
+}
+
 int main(void)
 {
 	setup();
@@ -1410,6 +1455,7 @@ int main(void)
 	test_top();
 	test_huge();
 	test_small_pages();
+	test_flags_placed();
 	teardown();
 	return tap_done();
 }
