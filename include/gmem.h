@@ -2217,9 +2217,10 @@ GMEM__DEFINE_TYPED(be64, uint64_t, 64, GMEM__BE)
 #define gmem_write_be64(m, g, v) gmem__inline_write_be64(m, g, v)
 
 /*
- * Read sections: the outermost enter and exit of an atomic space are two
- * stores and two loads (see gmem__reader_enter_fast()); nesting, the other
- * kinds of space and every error go to the library.
+ * Read sections: the outermost enter of an atomic space is four loads and
+ * three stores, all but two in the reader's own cache line, and its exit
+ * one load and one store (see gmem__reader_enter_fast()); nesting, the
+ * other kinds of space and every error go to the library.
  */
 GMEM__INLINE int gmem__inline_reader_enter(gmem_reader *reader,
 					   const gmem_map **map)
