@@ -326,14 +326,8 @@ fail(const struct h *h, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "fuzz_dirty: DIVERGENCE at op #%u (%s): ", h->opno,
-		h->opname ? h->opname : "setup");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-	abort();
+	fuzz_vdiverge("fuzz_dirty", h->opno, h->opname, NULL, fmt, ap);
 }
 
 __attribute__((format(printf, 2, 3))) static void trace(const struct h *h,
@@ -343,11 +337,9 @@ __attribute__((format(printf, 2, 3))) static void trace(const struct h *h,
 
 	if (!h->trace)
 		return;
-	fprintf(stderr, "  #%u %s: ", h->opno, h->opname ? h->opname : "setup");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fuzz_vtrace(h->opno, h->opname, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 #define EXPECT(h, cond, ...)                                                   \

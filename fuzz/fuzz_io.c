@@ -295,17 +295,13 @@ static const char *const chan_names[IO_CH_COUNT] = { "pipe", "stream",
 __attribute__((noreturn, format(printf, 2, 3))) static void
 fail(const struct h *h, const char *fmt, ...)
 {
+	char context[32];
 	va_list ap;
 
-	fprintf(stderr, "fuzz_io: DIVERGENCE at op #%u (%s, %s channel): ",
-		h->opno, h->opname ? h->opname : "setup",
-		chan_names[h->ch.kind]);
+	snprintf(context, sizeof(context), "%s channel",
+		 chan_names[h->ch.kind]);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-	abort();
+	fuzz_vdiverge("fuzz_io", h->opno, h->opname, context, fmt, ap);
 }
 
 __attribute__((format(printf, 2, 3))) static void trace(const struct h *h,
@@ -315,11 +311,9 @@ __attribute__((format(printf, 2, 3))) static void trace(const struct h *h,
 
 	if (!h->trace)
 		return;
-	fprintf(stderr, "  #%u %s: ", h->opno, h->opname ? h->opname : "setup");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fuzz_vtrace(h->opno, h->opname, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 #define EXPECT(h, cond, ...)                                                   \

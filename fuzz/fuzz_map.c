@@ -158,14 +158,8 @@ fm_fail(const struct fm *f, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "fuzz_map: DIVERGENCE at op #%u (%s): ", f->opno,
-		f->opname ? f->opname : "setup");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
-	abort();
+	fuzz_vdiverge("fuzz_map", f->opno, f->opname, NULL, fmt, ap);
 }
 
 __attribute__((format(printf, 2, 3))) static void trace(const struct fm *f,
@@ -175,11 +169,9 @@ __attribute__((format(printf, 2, 3))) static void trace(const struct fm *f,
 
 	if (!f->trace)
 		return;
-	fprintf(stderr, "  #%u %s: ", f->opno, f->opname);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fuzz_vtrace(f->opno, f->opname, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 #define EXPECT_RC(f, got, want, ...)                                           \

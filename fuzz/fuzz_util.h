@@ -9,8 +9,37 @@
 #define GMEM_FUZZ_UTIL_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+/*
+ * A divergence from the model: report it, naming the operation (and the
+ * harness's context, or NULL), and abort so that libFuzzer keeps the
+ * input.
+ */
+__attribute__((noreturn, format(printf, 5, 0))) static inline void
+fuzz_vdiverge(const char *harness, unsigned opno, const char *opname,
+	      const char *context, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: DIVERGENCE at op #%u (%s%s%s): ", harness, opno,
+		opname ? opname : "setup", context ? ", " : "",
+		context ? context : "");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	fflush(stderr);
+	abort();
+}
+
+/* One line of an operation's trace (the harnesses' trace mode). */
+__attribute__((format(printf, 3, 0))) static inline void
+fuzz_vtrace(unsigned opno, const char *opname, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "  #%u %s: ", opno, opname ? opname : "setup");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
 
 /* malloc that never returns NULL (a harness cannot go on without memory). */
 static inline void *xmalloc(size_t n)
