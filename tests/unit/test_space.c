@@ -2234,6 +2234,23 @@ static void test_virtio_device(void)
  * distinct regions at one address (same keys, other contents) checks every
  * published snapshot against a shadow, and the region references after.
  */
+/* DEFER-insert r (add) or DEFER-remove [gpa, gpa + len), reclaiming and
+ * retrying while the retired list is full. */
+static int toggle_defer(gmem_space *s, bool add, gmem_region *r, uint64_t gpa,
+			uint64_t len)
+{
+	int err;
+
+	do {
+		err = add ? gmem_space_insert(s, r, GMEM_PUBLISH_DEFER)
+			  : gmem_space_remove(s, gpa, len, NULL,
+					      GMEM_PUBLISH_DEFER);
+		if (err == -EBUSY && gmem_space_reclaim(s, NULL) != 0)
+			break;
+	} while (err == -EBUSY);
+	return err;
+}
+
 #define RC_BASE 6
 #define RC_OPT 5
 #define RC_GPA(i) (UINT64_C(0x100000) + (uint64_t)(i) * 0x10000)
@@ -2276,15 +2293,7 @@ static void test_recycled(void)
 			k = 5 - k;
 		if (!in[k] && ((k == 2 && in[3]) || (k == 3 && in[2])))
 			continue;
-		do {
-			err = in[k] ? gmem_space_remove(s, opt_gpa[k], PAGE,
-							NULL,
-							GMEM_PUBLISH_DEFER)
-				    : gmem_space_insert(s, opt[k],
-							GMEM_PUBLISH_DEFER);
-			if (err == -EBUSY && gmem_space_reclaim(s, NULL) != 0)
-				break;
-		} while (err == -EBUSY);
+		err = toggle_defer(s, !in[k], opt[k], opt_gpa[k], PAGE);
 		if (err) {
 			bad++;
 			continue;
@@ -2370,14 +2379,7 @@ static void test_recycled_two(void)
 		uint8_t seed = upper ? 0xb0 : 0x5a, v = 0;
 		int err;
 
-		do {
-			err = add ? gmem_space_insert(s, upper ? reg_b : z,
-						      GMEM_PUBLISH_DEFER)
-				  : gmem_space_remove(s, gpa, len, NULL,
-						      GMEM_PUBLISH_DEFER);
-			if (err == -EBUSY && gmem_space_reclaim(s, NULL) != 0)
-				break;
-		} while (err == -EBUSY);
+		err = toggle_defer(s, add, upper ? reg_b : z, gpa, len);
 		if (err || gmem_reader_enter(r, &m) != 0) {
 			bad++;
 			continue;
